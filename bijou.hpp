@@ -1,0 +1,5 @@
+// Bijou: normalizing flows, invertible and conditional invertible neural networks.
+// One include for users: the engine, the DSL and the block library.
+#pragma once
+
+#include <bijou/engine/engine.hpp>

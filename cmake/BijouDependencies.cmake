@@ -1,0 +1,17 @@
+# The libraries Bijou builds on, all from Debian's packages (scripts/setup installs them).
+# Used by the build and, installed beside bijouConfig.cmake, by projects that find_package(bijou).
+include(CMakeFindDependencyMacro)
+find_dependency(xtl)
+find_dependency(xsimd)
+find_dependency(xtensor)
+if(NOT TARGET OpenBLAS::OpenBLAS)
+  # Debian's OpenBLASConfig.cmake sets OpenBLAS_LIBRARIES and OpenBLAS_INCLUDE_DIRS but no target.
+  find_package(OpenBLAS CONFIG QUIET)
+  if(NOT OpenBLAS_LIBRARIES)
+    find_library(OpenBLAS_LIBRARIES NAMES openblas REQUIRED)
+    find_path(OpenBLAS_INCLUDE_DIRS NAMES cblas.h PATH_SUFFIXES openblas-pthread openblas REQUIRED)
+  endif()
+  add_library(OpenBLAS::OpenBLAS INTERFACE IMPORTED)
+  set_target_properties(OpenBLAS::OpenBLAS PROPERTIES INTERFACE_LINK_LIBRARIES "${OpenBLAS_LIBRARIES}"
+                        INTERFACE_INCLUDE_DIRECTORIES "${OpenBLAS_INCLUDE_DIRS}")
+endif()
