@@ -54,14 +54,19 @@ void forward_node(Node& node, std::uint64_t epoch)
 }
 
 // Before a backward pass: clear the adjoints of Vars and Inputs (parameter gradients accumulate until
-// the optimizer consumes them) and arm each Var's count of consumers still to report.
+// the optimizer consumes them) and arm each Var's count of consumers still to report. The count is
+// taken here, over this program's graph, rather than copied from bind: a Var shared with another
+// program has that program's consumers too, and `consumers` holds whichever program bound last.
 template <class Node>
 void prepare_backward(Node& node, std::uint64_t epoch)
 {
     auto post = [](auto& n) {
         using N = std::remove_cvref_t<decltype(n)>;
         if constexpr (is_var_node_v<N>) {
-            n.pending = n.consumers;
+            n.pending = 0;  // its consumers come later in this walk and count themselves in
+            n.kernel.for_each_source([](auto& s) {
+                if constexpr (is_var_node_v<decltype(s)>) ++s.pending;
+            });
             if (n.needs_adjoint) n.adjoint.fill(typename N::value_type(0));
         } else if constexpr (requires { n.cols; }) {
             if (n.needs_adjoint) n.adjoint.fill(typename N::value_type(0));

@@ -24,12 +24,17 @@
 namespace bijou {
 
 namespace detail {
+// A reference to a Var. (A concept, so that the second clause is not even formed for a type without
+// node_type: inside a plain `if constexpr` condition it would be a hard error.)
+template <class E>
+concept VarRef = requires { typename E::node_type; } && is_var_node_v<typename E::node_type>;
+
 // A program output must own its buffer: a Var passes through, anything else is bound with `let`.
 template <class E>
 auto as_output(E&& e)
 {
     using Plain = std::remove_cvref_t<E>;
-    if constexpr (requires { typename Plain::node_type; } && is_var_node_v<typename Plain::node_type>) {
+    if constexpr (VarRef<Plain>) {
         if (e.is_slice()) throw_usage_error("program", "an output must be a whole value: wrap the slice in let(...)");
         return Plain(std::forward<E>(e));
     } else {
@@ -82,6 +87,7 @@ public:
             throw_usage_error("program", "backward() needs a scalar (1 x 1) first output, got ", first.shape(),
                               "; pass one seed per output to backward_from()");
         prepare();
+        if (!first.needs_adjoint) return;  // nothing it depends on wants a gradient (and no adjoint exists)
         first.adjoint(0, 0) = T(1);
         sweep();
     }
@@ -97,7 +103,10 @@ public:
         auto seed_one = [&](auto& node, const auto& seed) {
             if (seed.dimension() != 2 || seed.shape()[0] != node.shape().rows || seed.shape()[1] != node.shape().cols)
                 throw_shape_error("program", "the seed for output ", i, " must have its shape ", node.shape());
-            if (node.needs_adjoint) std::copy(seed.begin(), seed.end(), node.adjoint.begin());
+            // Added, not copied: an output listed twice receives both seeds (prepare() zeroed it).
+            if (node.needs_adjoint)
+                std::transform(seed.begin(), seed.end(), node.adjoint.begin(), node.adjoint.begin(),
+                               [](auto s, T a) { return a + T(s); });
             ++i;
         };
         std::apply([&](auto&... out) { (seed_one(out.node(), seeds), ...); }, outputs_);

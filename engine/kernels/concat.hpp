@@ -102,7 +102,7 @@ template <Expr E, class... Widths>
 auto split(E&& e, Widths... widths)
 {
     auto source = bind_operand(std::forward<E>(e));
-    using S = decltype(source);
+    using S = decltype(source.slice(0, 1));  // a SourceRef: an Input or Param slices to its base
     std::array<S, sizeof...(Widths)> pieces;
     std::size_t begin = 0, i = 0;
     ((pieces[i++] = source.slice(begin, begin + std::size_t(widths)), begin += std::size_t(widths)), ...);

@@ -74,12 +74,12 @@ struct LogSumExp {
 template <Expr E>
 auto logsumexp(E&& e)
 {
-    return make_var(LogSumExp<std::remove_cvref_t<E>>{std::forward<E>(e), Reduction::all});
+    return make_var(LogSumExp<std::remove_cvref_t<E>>{std::forward<E>(e), Reduction::all, {}});
 }
 template <Expr E>
 auto logsumexp(E&& e, int axis)
 {
-    return make_var(LogSumExp<std::remove_cvref_t<E>>{std::forward<E>(e), detail::reduction_axis("logsumexp", axis)});
+    return make_var(LogSumExp<std::remove_cvref_t<E>>{std::forward<E>(e), detail::reduction_axis("logsumexp", axis), {}});
 }
 
 }  // namespace bijou

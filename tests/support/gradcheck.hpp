@@ -2,13 +2,14 @@
 //
 // For a program with outputs y_1..y_n and fixed random weights w_i, the scalar L = sum_i <w_i, y_i>
 // is differentiated twice: analytically with backward_from(w_1, ..., w_n), and numerically with
-// (L(theta + h) - L(theta - h)) / 2h for every element theta of every parameter and of every input
+// sum_i <w_i, y_i(theta + h) - y_i(theta - h)> / 2h for every element theta of every parameter and of every input
 // that asks for a gradient. The reported error of an element is |analytic - numeric| /
 // max(|analytic|, |numeric|, floor): relative, with a floor so that two values both near zero compare
 // by their absolute difference.
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <random>
 #include <string>
@@ -57,13 +58,15 @@ GradientReport check_gradients(Program& program, const std::vector<GradientTarge
          ...);
     }(std::make_index_sequence<outputs>{});
 
-    auto loss = [&] {
+    // The outputs at the current point. The numeric derivative differences the outputs element by
+    // element before weighting them: differencing two sums of the whole loss instead would add the
+    // rounding error of each sum (eps * |L|, divided by the step), which swamps small gradients.
+    auto run = [&] {
         program.forward();
-        double total = 0;
-        [&]<std::size_t... I>(std::index_sequence<I...>) {
-            ((total += xt::sum(weights[I] * program.template value<I>())()), ...);
-        }(std::make_index_sequence<outputs>{});
-        return total;
+        std::array<Tensor<double>, outputs> values;
+        [&]<std::size_t... I>(std::index_sequence<I...>) { ((values[I] = program.template value<I>()), ...); }(
+            std::make_index_sequence<outputs>{});
+        return values;
     };
 
     for (const auto& t : targets) t.grad->fill(0.0);
@@ -79,11 +82,13 @@ GradientReport check_gradients(Program& program, const std::vector<GradientTarge
         for (std::size_t i = 0; i < value.size(); ++i) {
             const double saved = value.data()[i];
             value.data()[i] = saved + options.step;
-            const double up = loss();
+            const auto up = run();
             value.data()[i] = saved - options.step;
-            const double down = loss();
+            const auto down = run();
             value.data()[i] = saved;
-            const double numeric = (up - down) / (2 * options.step);
+            double difference = 0;
+            for (std::size_t o = 0; o < outputs; ++o) difference += xt::sum(weights[o] * (up[o] - down[o]))();
+            const double numeric = difference / (2 * options.step);
             const double a = analytic[k].data()[i];
             const double error =
                 std::abs(a - numeric) / std::max({std::abs(a), std::abs(numeric), options.floor});
