@@ -1,0 +1,85 @@
+// What every example writes to its --out directory: metrics.json (the figures a run is judged by) and a
+// CSV training log.
+//
+//   examples::Metrics metrics;
+//   metrics.add("final_loss", 0.012).add("steps", 3000);
+//   metrics.write(out / "metrics.json");
+#pragma once
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace bijou::examples {
+
+// A flat JSON object of named numbers and strings, written in the order added.
+class Metrics {
+public:
+    Metrics& add(const std::string& name, double value)
+    {
+        char text[64];
+        if (std::isfinite(value))
+            std::snprintf(text, sizeof text, "%.10g", value);
+        else
+            std::snprintf(text, sizeof text, "null");  // JSON has no inf or nan
+        entries_.emplace_back(name, text);
+        return *this;
+    }
+    Metrics& add(const std::string& name, const std::string& value)
+    {
+        entries_.emplace_back(name, quoted(value));
+        return *this;
+    }
+
+    void write(const std::filesystem::path& path) const
+    {
+        std::ofstream out(path);
+        if (!out) throw std::runtime_error("cannot write " + path.string());
+        out << "{\n";
+        for (std::size_t i = 0; i < entries_.size(); ++i)
+            out << "  " << quoted(entries_[i].first) << ": " << entries_[i].second
+                << (i + 1 < entries_.size() ? ",\n" : "\n");
+        out << "}\n";
+    }
+
+private:
+    static std::string quoted(const std::string& s)
+    {
+        std::string q = "\"";
+        for (const char c : s) {
+            if (c == '"' || c == '\\') q += '\\';
+            q += c;
+        }
+        return q + "\"";
+    }
+
+    std::vector<std::pair<std::string, std::string>> entries_;
+};
+
+// A CSV file with a header row; rows are numbers.
+class CsvLog {
+public:
+    CsvLog(const std::filesystem::path& path, const std::string& header) : out_(path)
+    {
+        if (!out_) throw std::runtime_error("cannot write " + path.string());
+        out_.precision(8);
+        out_ << header << "\n";
+    }
+    template <class... Values>
+    void row(const Values&... values)
+    {
+        std::size_t i = 0;
+        ((out_ << (i++ ? "," : "") << values), ...);
+        out_ << "\n";
+    }
+
+private:
+    std::ofstream out_;
+};
+
+}  // namespace bijou::examples

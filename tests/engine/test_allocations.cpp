@@ -1,0 +1,291 @@
+// The engine's promise: binding a program allocates every buffer once; a training step after that
+// (feed a batch, forward, backward, optimizer step) performs no heap allocation at all.
+//
+// This translation unit replaces the global operator new / delete (every overload: plain, array, sized,
+// aligned, nothrow) with counting versions, and on glibc also interposes malloc and friends, so memory
+// taken by C code (OpenBLAS) or by an allocator that bypasses operator new (xsimd's aligned allocator,
+// which xtensor uses when XTENSOR_USE_XSIMD is defined) is counted as well.
+#include <bijou/engine/engine.hpp>
+#include <bijou/engine/nn/nn.hpp>
+#include <bijou/engine/optim/optim.hpp>
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <random>
+
+namespace counting {
+std::atomic<long> news{0};     // calls of any operator new
+std::atomic<long> mallocs{0};  // calls of malloc, calloc, realloc and the aligned forms (glibc only)
+
+// Heap calls made since construction.
+struct Scope {
+    long news_at = counting::news.load();
+    long mallocs_at = counting::mallocs.load();
+    long new_calls() const { return counting::news.load() - news_at; }
+    long malloc_calls() const { return counting::mallocs.load() - mallocs_at; }
+};
+}  // namespace counting
+
+// ---- malloc interposition (glibc): the executable's definitions win over libc's for every library ----
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define BIJOU_COUNT_MALLOC 1
+extern "C" {
+void* __libc_malloc(std::size_t);
+void* __libc_calloc(std::size_t, std::size_t);
+void* __libc_realloc(void*, std::size_t);
+void* __libc_memalign(std::size_t, std::size_t);
+void __libc_free(void*);
+
+void* malloc(std::size_t n)
+{
+    counting::mallocs.fetch_add(1, std::memory_order_relaxed);
+    return __libc_malloc(n);
+}
+void* calloc(std::size_t count, std::size_t n)
+{
+    counting::mallocs.fetch_add(1, std::memory_order_relaxed);
+    return __libc_calloc(count, n);
+}
+void* realloc(void* p, std::size_t n)
+{
+    counting::mallocs.fetch_add(1, std::memory_order_relaxed);
+    return __libc_realloc(p, n);
+}
+void* memalign(std::size_t alignment, std::size_t n)
+{
+    counting::mallocs.fetch_add(1, std::memory_order_relaxed);
+    return __libc_memalign(alignment, n);
+}
+void* aligned_alloc(std::size_t alignment, std::size_t n)
+{
+    counting::mallocs.fetch_add(1, std::memory_order_relaxed);
+    return __libc_memalign(alignment, n);
+}
+int posix_memalign(void** out, std::size_t alignment, std::size_t n)
+{
+    counting::mallocs.fetch_add(1, std::memory_order_relaxed);
+    if (alignment < sizeof(void*) || (alignment & (alignment - 1)) != 0) return 22;  // EINVAL
+    void* p = __libc_memalign(alignment, n);
+    if (p == nullptr) return 12;  // ENOMEM
+    *out = p;
+    return 0;
+}
+void free(void* p) { __libc_free(p); }
+}
+#else
+#define BIJOU_COUNT_MALLOC 0
+#endif
+
+// ---- operator new / delete ----
+namespace {
+void* counted_new(std::size_t n)
+{
+    counting::news.fetch_add(1, std::memory_order_relaxed);
+    if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+    throw std::bad_alloc();
+}
+void* counted_new(std::size_t n, std::align_val_t alignment)
+{
+    counting::news.fetch_add(1, std::memory_order_relaxed);
+    const auto a = static_cast<std::size_t>(alignment);
+    const std::size_t rounded = ((n == 0 ? 1 : n) + a - 1) / a * a;  // aligned_alloc wants a multiple
+    if (void* p = std::aligned_alloc(a, rounded)) return p;
+    throw std::bad_alloc();
+}
+}  // namespace
+
+void* operator new(std::size_t n) { return counted_new(n); }
+void* operator new[](std::size_t n) { return counted_new(n); }
+void* operator new(std::size_t n, std::align_val_t a) { return counted_new(n, a); }
+void* operator new[](std::size_t n, std::align_val_t a) { return counted_new(n, a); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept
+{
+    try {
+        return counted_new(n);
+    } catch (...) {
+        return nullptr;
+    }
+}
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept
+{
+    try {
+        return counted_new(n);
+    } catch (...) {
+        return nullptr;
+    }
+}
+void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept
+{
+    try {
+        return counted_new(n, a);
+    } catch (...) {
+        return nullptr;
+    }
+}
+void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept
+{
+    try {
+        return counted_new(n, a);
+    } catch (...) {
+        return nullptr;
+    }
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+
+using namespace bijou;
+
+namespace {
+
+template <class T>
+Tensor<T> random_batch(std::size_t rows, std::size_t cols, std::mt19937_64& rng)
+{
+    std::normal_distribution<double> normal;
+    auto t = Tensor<T>::from_shape({rows, cols});
+    for (auto& v : t) v = T(normal(rng));
+    return t;
+}
+
+// Keeps the optimiser from being optimised away, and lets the test check that training happened.
+template <class T>
+T loss_value(const auto& program)
+{
+    return program.value()(0, 0);
+}
+
+}  // namespace
+
+TEST_CASE("the counters see every kind of allocation")
+{
+    counting::Scope scope;
+    delete new int(1);
+    delete[] new double[4];
+    delete new (std::nothrow) int(2);
+    struct alignas(64) Wide {
+        float x[16];
+    };
+    delete new Wide;
+    CHECK(scope.new_calls() == 4);
+#if BIJOU_COUNT_MALLOC
+    CHECK(scope.malloc_calls() >= 4);  // operator new is built on malloc here
+    counting::Scope c_scope;
+    void* p = nullptr;
+    REQUIRE(posix_memalign(&p, 64, 100) == 0);
+    std::free(p);
+    std::free(std::malloc(10));
+    CHECK(c_scope.malloc_calls() == 2);
+#endif
+}
+
+// OpenBLAS's threaded level-3 driver (driver/level3/level3_thread.c, gemm_driver) mallocs its job array,
+// MAX_CPU_NUMBER * sizeof(job_t) (512 KiB in Debian's 0.3.21 build), on every gemm it splits across threads,
+// and frees it on return: memory outside the engine, which it cannot avoid short of running BLAS on one
+// thread. So operator new (the engine and its xtensor buffers) must be silent in every configuration,
+// malloc only with BLAS single-threaded; with threads, the count is reported as a warning.
+struct BlasThreads {
+    int saved = openblas_get_num_threads();
+    explicit BlasThreads(int n) { openblas_set_num_threads(n); }
+    ~BlasThreads() { openblas_set_num_threads(saved); }
+};
+
+TEMPLATE_TEST_CASE("a training step (feed, forward, backward, Adam step) allocates nothing", "", float, double)
+{
+    using T = TestType;
+    constexpr std::size_t batch = 128, in = 32, width = 64, out = 64, batches = 4;
+
+    // A regression loss through an MLP 32 -> 64 -> 64 -> 64.
+    auto net = mlp<T>(in, hidden(width, width), out, {.seed = 1});
+    Input<T> x(in, "x"), y(out, "y");
+    auto loss = mean(square(net(x) - y));
+    Program program(loss);
+    program.bind(batch);
+    Adam<T> optimizer(net.parameters(), {.lr = 1e-3});
+
+    std::mt19937_64 rng(2);
+    std::vector<Tensor<T>> inputs, targets;
+    for (std::size_t i = 0; i < batches; ++i) {
+        inputs.push_back(random_batch<T>(batch, in, rng));
+        targets.push_back(random_batch<T>(batch, out, rng));
+    }
+    auto train_step = [&](std::size_t i) {
+        x.set(inputs[i % batches]);
+        y.set(targets[i % batches]);
+        program.forward();
+        program.backward();
+        optimizer.step();
+    };
+    // Warm-up steps (first-call work in BLAS and friends), then `steps` counted ones.
+    constexpr std::size_t steps = 50;
+    auto counted_training = [&] {
+        for (std::size_t i = 0; i < 2; ++i) train_step(i);
+        program.forward();
+        const T before = loss_value<T>(program);
+        counting::Scope scope;
+        for (std::size_t i = 0; i < steps; ++i) train_step(i);
+        const long new_calls = scope.new_calls(), malloc_calls = scope.malloc_calls();
+        program.forward();
+        CHECK(loss_value<T>(program) < before);  // the steps did run
+        return std::pair{new_calls, malloc_calls};
+    };
+
+    SECTION("BLAS as configured: no operator new")
+    {
+        const auto [new_calls, malloc_calls] = counted_training();
+        CHECK(new_calls == 0);
+        if (malloc_calls != 0)
+            WARN("OpenBLAS's threaded gemm made " << malloc_calls << " malloc calls in " << steps
+                                                  << " steps (its per-call job array; see the note above)");
+    }
+    SECTION("BLAS on one thread: not even malloc")
+    {
+        BlasThreads one(1);
+        const auto [new_calls, malloc_calls] = counted_training();
+        CHECK(new_calls == 0);
+#if BIJOU_COUNT_MALLOC
+        CHECK(malloc_calls == 0);
+#endif
+        (void)malloc_calls;
+    }
+    SECTION("rebinding to the same batch size is free as well")
+    {
+        train_step(0);
+        counting::Scope rebind;
+        program.bind(batch);
+        CHECK(rebind.new_calls() == 0);
+    }
+}
+
+TEST_CASE("an inference pass allocates nothing either")
+{
+    BlasThreads one(1);
+    auto net = mlp<float>(32, hidden(64, 64), 64, activation::tanh{}, {.seed = 3});
+    Input<float> x(32, "x");
+    Program program(let(net(x)));
+    program.bind(256);
+    std::mt19937_64 rng(4);
+    const auto data = random_batch<float>(256, 32, rng);
+    x.set(data);
+    program.forward();
+
+    counting::Scope scope;
+    for (int i = 0; i < 20; ++i) {
+        x.set(data);
+        program.forward();
+    }
+    CHECK(scope.new_calls() == 0);
+#if BIJOU_COUNT_MALLOC
+    CHECK(scope.malloc_calls() == 0);
+#endif
+}
