@@ -2,4 +2,6 @@
 // One include for users: the engine, the DSL and the block library.
 #pragma once
 
+#include <bijou/dsl/dsl.hpp>
 #include <bijou/engine/engine.hpp>
+#include <bijou/flows/flows.hpp>

@@ -7,11 +7,13 @@
 #include <bijou/engine/kernels/elementwise.hpp>
 #include <bijou/engine/kernels/logsumexp.hpp>
 #include <bijou/engine/kernels/matmul.hpp>
+#include <bijou/engine/kernels/permute.hpp>
 #include <bijou/engine/kernels/reduce.hpp>
 #include <bijou/engine/let.hpp>
 #include <bijou/engine/ops/activation.hpp>
 #include <bijou/engine/ops/arithmetic.hpp>
 #include <bijou/engine/ops/exponential.hpp>
+#include <bijou/engine/ops/inverses.hpp>
 #include <bijou/engine/ops/piecewise.hpp>
 #include <bijou/engine/ops/trigonometric.hpp>
 #include <bijou/engine/param.hpp>

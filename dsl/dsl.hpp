@@ -1,0 +1,9 @@
+// The DSL: invertible blocks written once, inverse and log-det derived at compile time.
+#pragma once
+
+#include <bijou/dsl/bijection.hpp>
+#include <bijou/dsl/coupling.hpp>
+#include <bijou/dsl/elementwise.hpp>
+#include <bijou/dsl/inverse.hpp>
+#include <bijou/dsl/permutation.hpp>
+#include <bijou/dsl/seq.hpp>

@@ -1,0 +1,196 @@
+// elementwise(f): an invertible elementwise transform written once, as its forward rule.
+//
+//   constexpr auto affine = elementwise([](auto x, auto s, auto t) { return x * exp(s) + t; });
+//   affine.forward(x, s, t)       y = x * exp(s) + t
+//   affine.inverse(y, s, t)       x = (y - t) / exp(s)              derived
+//   affine.log_abs_det(x, s, t)   log|dy/dx| = s, per element       derived
+//
+// The lambda is called once with placeholders, giving its expression tree as a type. The inverse
+// peels the operations on the path from the output back to x (add -> subtract, exp -> log, ...); the
+// log-derivative is the sum of each path operation's log|derivative|. Everything off the path (the
+// parameters: s, t and whatever is done to them) may be any expression and is never inverted.
+//
+// Rejected at compile time, with a message naming the reason: x used more than once or not at all,
+// x passing through a non-injective op (relu, abs, square, clamp, even powers) or an op without an
+// inverse rule, x on both sides of a binary op.
+#pragma once
+
+#include <tuple>
+#include <utility>
+
+#include <bijou/dsl/log_abs.hpp>
+#include <bijou/dsl/placeholder.hpp>
+#include <bijou/dsl/tree.hpp>
+#include <bijou/dsl/unary_rules.hpp>
+#include <bijou/dsl/zero.hpp>
+#include <bijou/engine/engine.hpp>
+
+namespace bijou::dsl {
+
+namespace detail {
+
+template <class F, class T, std::size_t... I>
+auto call_with_placeholders(const F& f, std::index_sequence<I...>)
+{
+    return f(Placeholder<I, T>{}...);
+}
+
+template <class F, class T, std::size_t N>
+constexpr bool callable_with()
+{
+    return []<std::size_t... I>(std::index_sequence<I...>) {
+        return std::is_invocable_v<const F&, Placeholder<I, T>...>;
+    }(std::make_index_sequence<N>{});
+}
+
+// The number of arguments of the lambda (x plus its parameters), up to 8.
+template <class F, class T>
+constexpr std::size_t arity()
+{
+    if constexpr (callable_with<F, T, 1>()) return 1;
+    else if constexpr (callable_with<F, T, 2>()) return 2;
+    else if constexpr (callable_with<F, T, 3>()) return 3;
+    else if constexpr (callable_with<F, T, 4>()) return 4;
+    else if constexpr (callable_with<F, T, 5>()) return 5;
+    else if constexpr (callable_with<F, T, 6>()) return 6;
+    else if constexpr (callable_with<F, T, 7>()) return 7;
+    else if constexpr (callable_with<F, T, 8>()) return 8;
+    else return 0;
+}
+
+// Static checks along the path from the root to x; the first violation stops compilation.
+template <class E>
+struct path_check : std::true_type {};  // x itself, or a subtree off the path
+template <class Op, class C>
+struct path_check<Unary<Op, C>> {
+    static constexpr bool value = (check_on_path<Op>(), path_check<C>::value);
+};
+template <class Op, class L, class R>
+struct path_check<Binary<Op, L, R>> {
+    static_assert(std::is_same_v<Op, bijou::ops::add> || std::is_same_v<Op, bijou::ops::sub> ||
+                      std::is_same_v<Op, bijou::ops::mul> || std::is_same_v<Op, bijou::ops::div>,
+                  "bijou dsl: x passes through a binary op with no inverse rule (only + - * / are invertible)");
+    static constexpr bool value = depends_on_x<L> ? path_check<L>::value : path_check<R>::value;
+};
+
+// ---- inverse: peel the path from the output back to x --------------------------------------------
+template <class T, std::size_t I, class Y, class Args>
+auto invert(const Placeholder<I, T>&, Y y, const Args&)
+{
+    return y;
+}
+template <class Op, class C, class Y, class Args>
+auto invert(const Unary<Op, C>& u, Y y, const Args& args)
+{
+    return invert(u.child, unary_rule<Op>::inverse(u.op, y), args);
+}
+template <class Op, class L, class R, class Y, class Args>
+auto invert(const Binary<Op, L, R>& b, Y y, const Args& args)
+{
+    constexpr bool x_left = depends_on_x<L>;
+    auto other = [&] {
+        if constexpr (x_left) return substitute(b.right, args);
+        else return substitute(b.left, args);
+    }();
+    if constexpr (std::is_same_v<Op, bijou::ops::add>) {  // y = u + o
+        if constexpr (x_left) return invert(b.left, y - other, args);
+        else return invert(b.right, y - other, args);
+    } else if constexpr (std::is_same_v<Op, bijou::ops::sub>) {
+        if constexpr (x_left) return invert(b.left, y + other, args);  // y = u - o
+        else return invert(b.right, other - y, args);                  // y = o - u
+    } else if constexpr (std::is_same_v<Op, bijou::ops::mul>) {       // y = u * o
+        if constexpr (x_left) return invert(b.left, y / other, args);
+        else return invert(b.right, y / other, args);
+    } else {
+        if constexpr (x_left) return invert(b.left, y * other, args);  // y = u / o
+        else return invert(b.right, other / y, args);                  // y = o / u
+    }
+}
+
+// ---- log|dy/dx|: the sum over the path of each op's log|derivative| ------------------------------
+template <class T, std::size_t I, class Args>
+auto log_det_terms(const Placeholder<I, T>&, const Args&)
+{
+    return Zero{};
+}
+template <class Op, class C, class Args>
+auto log_det_terms(const Unary<Op, C>& u, const Args& args)
+{
+    return add_terms(unary_rule<Op>::log_abs_derivative(u.op, substitute(u.child, args)), log_det_terms(u.child, args));
+}
+template <class Op, class L, class R, class Args>
+auto log_det_terms(const Binary<Op, L, R>& b, const Args& args)
+{
+    constexpr bool x_left = depends_on_x<L>;
+    if constexpr (std::is_same_v<Op, bijou::ops::add> || std::is_same_v<Op, bijou::ops::sub>) {
+        if constexpr (x_left) return log_det_terms(b.left, args);
+        else return log_det_terms(b.right, args);
+    } else if constexpr (std::is_same_v<Op, bijou::ops::mul>) {  // |d(u o)/du| = |o|
+        if constexpr (x_left) return add_terms(log_abs(substitute(b.right, args)), log_det_terms(b.left, args));
+        else return add_terms(log_abs(substitute(b.left, args)), log_det_terms(b.right, args));
+    } else {
+        if constexpr (x_left)  // |d(u / o)/du| = 1 / |o|
+            return add_terms(-log_abs(substitute(b.right, args)), log_det_terms(b.left, args));
+        else  // |d(o / u)/du| = |o| / u^2
+            return add_terms(log_abs(substitute(b.left, args)) - 2.0 * log_abs(substitute(b.right, args)),
+                             log_det_terms(b.right, args));
+    }
+}
+
+}  // namespace detail
+
+template <class F>
+struct Elementwise {
+    F rule;
+
+    // The transform's expression tree over placeholders, checked for invertibility.
+    template <class T>
+    auto tree() const
+    {
+        constexpr std::size_t n = detail::arity<F, T>();
+        static_assert(n >= 1, "bijou dsl: an elementwise transform is a lambda of x and its parameters, "
+                              "e.g. [](auto x, auto s, auto t) { return x * exp(s) + t; }");
+        using Tree = decltype(detail::call_with_placeholders<F, T>(rule, std::make_index_sequence<n>{}));
+        static_assert(Expr<Tree>, "bijou dsl: an elementwise transform must return an expression of its arguments");
+        static_assert(x_count<Tree>::value >= 1,
+                      "bijou dsl: the transform does not depend on x (its first argument), so it is not invertible");
+        static_assert(x_count<Tree>::value <= 1,
+                      "bijou dsl: x (the first argument) appears more than once in the transform; an elementwise "
+                      "bijection must use x exactly once so that it can be inverted by peeling");
+        static_assert(detail::path_check<Tree>::value);
+        return detail::call_with_placeholders<F, T>(rule, std::make_index_sequence<n>{});
+    }
+
+    template <class T>
+    static constexpr std::size_t parameter_count = detail::arity<F, T>() - 1;
+
+    template <Expr X, class... P>
+    auto forward(const X& x, const P&... params) const
+    {
+        using T = bijou::detail::value_type_t<X>;
+        return substitute(tree<T>(), std::forward_as_tuple(x, params...));
+    }
+
+    template <Expr Y, class... P>
+    auto inverse(const Y& y, const P&... params) const
+    {
+        using T = bijou::detail::value_type_t<Y>;
+        return detail::invert(tree<T>(), y, std::forward_as_tuple(y, params...));
+    }
+
+    // log|dy/dx| per element, evaluated at x (Zero when the transform is volume preserving).
+    template <Expr X, class... P>
+    auto log_abs_det(const X& x, const P&... params) const
+    {
+        using T = bijou::detail::value_type_t<X>;
+        return detail::log_det_terms(tree<T>(), std::forward_as_tuple(x, params...));
+    }
+};
+
+template <class F>
+constexpr Elementwise<F> elementwise(F rule)
+{
+    return {rule};
+}
+
+}  // namespace bijou::dsl

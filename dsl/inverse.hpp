@@ -1,0 +1,52 @@
+// inverse(b): the block whose forward is b's inverse and whose inverse is b's forward. A flow trained
+// in the generative direction (sampling cheap, density via the inverse) is one `inverse` away.
+#pragma once
+
+#include <bijou/dsl/bijection.hpp>
+
+namespace bijou::dsl {
+
+template <class Block>
+class Inverse {
+public:
+    using value_type = typename Block::value_type;
+
+    explicit Inverse(Block block) : block_(std::move(block)) {}
+
+    std::size_t dim() const { return block_.dim(); }
+    std::vector<Param<value_type>> parameters() const { return block_.parameters(); }
+
+    template <class X, class C>
+    auto forward(const X& x, const C& c) const
+    {
+        return block_.inverse(x, c);
+    }
+    template <class Y, class C>
+    auto inverse(const Y& y, const C& c) const
+    {
+        return block_.forward(y, c);
+    }
+
+private:
+    Block block_;
+};
+
+template <class Spec>
+struct InverseSpec {
+    Spec spec;
+
+    template <class T>
+    auto build(std::size_t dim, BuildContext& context) const
+    {
+        auto block = spec.template build<T>(dim, context);
+        return Inverse<decltype(block)>(std::move(block));
+    }
+};
+
+template <class Spec>
+InverseSpec<Spec> inverse(Spec spec)
+{
+    return {std::move(spec)};
+}
+
+}  // namespace bijou::dsl

@@ -1,0 +1,213 @@
+// Inverse rules for the unary ops that may lie on the path from x to a transform's output.
+//
+// unary_rule<Op> gives, for y = op(u):
+//   inverse(op, y)              u as an expression of y
+//   log_abs_derivative(op, u)   log|d op(u) / du| as an expression of u, in a numerically stable form
+// An op without a rule cannot be inverted; the DSL stops compilation with a message naming it.
+#pragma once
+
+#include <cmath>
+#include <numbers>
+
+#include <bijou/dsl/log_abs.hpp>
+#include <bijou/engine/engine.hpp>
+
+namespace bijou::dsl {
+
+namespace ops {
+// log|d leaky_relu(u)/du| = 0 for u > 0, log(slope) otherwise.
+template <class T>
+struct leaky_relu_log_slope {
+    static constexpr const char* name = "leaky_relu_log_slope";
+    T log_slope;
+    template <class V> V value(V u) const { return simd::select(u > simd::splat<V>(0), simd::splat<V>(0), V(log_slope)); }
+    template <class V> V derivative(V, V) const { return simd::splat<V>(0); }
+};
+}  // namespace ops
+
+template <class Op>
+struct unary_rule {
+    static constexpr bool defined = false;
+};
+
+
+// Each rule reads as its maths: y = f(u), u = f^-1(y), log|f'(u)|.
+template <>
+struct unary_rule<bijou::ops::neg> {
+    static constexpr bool defined = true;
+    template <class Y> static auto inverse(const bijou::ops::neg&, Y y) { return -y; }
+    template <class U> static auto log_abs_derivative(const bijou::ops::neg&, U) { return Zero{}; }
+};
+template <>
+struct unary_rule<bijou::ops::exp> {
+    static constexpr bool defined = true;
+    template <class Y> static auto inverse(const bijou::ops::exp&, Y y) { return log(y); }
+    template <class U> static auto log_abs_derivative(const bijou::ops::exp&, U u) { return u; }  // log e^u
+};
+template <>
+struct unary_rule<bijou::ops::log> {
+    static constexpr bool defined = true;
+    template <class Y> static auto inverse(const bijou::ops::log&, Y y) { return exp(y); }
+    template <class U> static auto log_abs_derivative(const bijou::ops::log&, U u) { return -log(u); }  // 1/u
+};
+template <>
+struct unary_rule<bijou::ops::expm1> {
+    static constexpr bool defined = true;
+    template <class Y> static auto inverse(const bijou::ops::expm1&, Y y) { return log1p(y); }
+    template <class U> static auto log_abs_derivative(const bijou::ops::expm1&, U u) { return u; }
+};
+template <>
+struct unary_rule<bijou::ops::log1p> {
+    static constexpr bool defined = true;
+    template <class Y> static auto inverse(const bijou::ops::log1p&, Y y) { return expm1(y); }
+    template <class U> static auto log_abs_derivative(const bijou::ops::log1p&, U u) { return -log1p(u); }
+};
+template <>
+struct unary_rule<bijou::ops::tanh> {
+    static constexpr bool defined = true;
+    template <class Y> static auto inverse(const bijou::ops::tanh&, Y y) { return atanh(y); }
+    // log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u)), finite for any u
+    template <class U> static auto log_abs_derivative(const bijou::ops::tanh&, U u)
+    {
+        return 2.0 * (std::numbers::ln2 - u - softplus(-2.0 * u));
+    }
+};
+template <>
+struct unary_rule<bijou::ops::atanh> {
+    static constexpr bool defined = true;
+    template <class Y> static auto inverse(const bijou::ops::atanh&, Y y) { return tanh(y); }
+    template <class U> static auto log_abs_derivative(const bijou::ops::atanh&, U u) { return -(log1p(u) + log1p(-u)); }
+};
+template <>
+struct unary_rule<bijou::ops::sinh> {
+    static constexpr bool defined = true;
+    template <class Y> static auto inverse(const bijou::ops::sinh&, Y y) { return asinh(y); }
+    // log cosh(u) = |u| + log1p(e^(-2|u|)) - log 2
+    template <class U> static auto log_abs_derivative(const bijou::ops::sinh&, U u)
+    {
+        return abs(u) + log1p(exp(-2.0 * abs(u))) - std::numbers::ln2;
+    }
+};
+template <>
+struct unary_rule<bijou::ops::asinh> {
+    static constexpr bool defined = true;
+    template <class Y> static auto inverse(const bijou::ops::asinh&, Y y) { return sinh(y); }
+    template <class U> static auto log_abs_derivative(const bijou::ops::asinh&, U u) { return -0.5 * log1p(square(u)); }
+};
+template <>
+struct unary_rule<bijou::ops::sigmoid> {
+    static constexpr bool defined = true;
+    template <class Y> static auto inverse(const bijou::ops::sigmoid&, Y y) { return logit(y); }
+    // log(s(u) (1 - s(u))) = -softplus(-u) - softplus(u)
+    template <class U> static auto log_abs_derivative(const bijou::ops::sigmoid&, U u) { return -(softplus(-u) + softplus(u)); }
+};
+template <>
+struct unary_rule<bijou::ops::logit> {
+    static constexpr bool defined = true;
+    template <class Y> static auto inverse(const bijou::ops::logit&, Y y) { return sigmoid(y); }
+    template <class U> static auto log_abs_derivative(const bijou::ops::logit&, U u) { return -(log(u) + log1p(-u)); }
+};
+template <>
+struct unary_rule<bijou::ops::softplus> {
+    static constexpr bool defined = true;
+    template <class Y> static auto inverse(const bijou::ops::softplus&, Y y) { return softplus_inverse(y); }
+    template <class U> static auto log_abs_derivative(const bijou::ops::softplus&, U u) { return -softplus(-u); }  // log s(u)
+};
+template <>
+struct unary_rule<bijou::ops::softplus_inverse> {
+    static constexpr bool defined = true;
+    template <class Y> static auto inverse(const bijou::ops::softplus_inverse&, Y y) { return softplus(y); }
+    template <class U> static auto log_abs_derivative(const bijou::ops::softplus_inverse&, U u) { return -log(-expm1(-u)); }
+};
+template <>
+struct unary_rule<bijou::ops::atan> {
+    static constexpr bool defined = true;
+    template <class Y> static auto inverse(const bijou::ops::atan&, Y y) { return tan(y); }
+    template <class U> static auto log_abs_derivative(const bijou::ops::atan&, U u) { return -log1p(square(u)); }
+};
+template <>
+struct unary_rule<bijou::ops::tan> {
+    static constexpr bool defined = true;
+    template <class Y> static auto inverse(const bijou::ops::tan&, Y y) { return atan(y); }
+    template <class U> static auto log_abs_derivative(const bijou::ops::tan&, U u) { return log1p(square(tan(u))); }
+};
+template <int N>
+struct unary_rule<bijou::ops::integer_pow<N>> {
+    static_assert(N % 2 == 1, "bijou dsl: x passes through pow<N> with an even N, which is not injective (x and -x "
+                              "give the same value); use an odd power");
+    static constexpr bool defined = true;
+    template <class Y> static auto inverse(const bijou::ops::integer_pow<N>&, Y y) { return root<N>(y); }
+    // log(N |u|^(N-1))
+    template <class U> static auto log_abs_derivative(const bijou::ops::integer_pow<N>&, U u)
+    {
+        if constexpr (N == 1) return Zero{};
+        else return std::log(double(N)) + double(N - 1) * log(abs(u));
+    }
+};
+template <int N>
+struct unary_rule<bijou::ops::odd_root<N>> {
+    static constexpr bool defined = true;
+    template <class Y> static auto inverse(const bijou::ops::odd_root<N>&, Y y) { return pow<N>(y); }
+    // log((1/N) |u|^(1/N - 1))
+    template <class U> static auto log_abs_derivative(const bijou::ops::odd_root<N>&, U u)
+    {
+        if constexpr (N == 1) return Zero{};
+        else return (1.0 / N - 1.0) * log(abs(u)) - std::log(double(N));
+    }
+};
+template <class T>
+struct unary_rule<bijou::ops::leaky_relu<T>> {
+    static constexpr bool defined = true;
+    static void require_positive(const bijou::ops::leaky_relu<T>& op)
+    {
+        if (!(op.slope > 0))
+            throw_shape_error("dsl", "x passes through leaky_relu with slope ", op.slope,
+                              ", which is invertible only for a positive slope");
+    }
+    template <class Y> static auto inverse(const bijou::ops::leaky_relu<T>& op, Y y)
+    {
+        require_positive(op);
+        return make_unary(bijou::ops::leaky_relu<T>{T(1) / op.slope}, y);
+    }
+    template <class U> static auto log_abs_derivative(const bijou::ops::leaky_relu<T>& op, U u)
+    {
+        require_positive(op);
+        return make_unary(ops::leaky_relu_log_slope<T>{T(std::log(op.slope))}, u);
+    }
+};
+
+// Ops that are rejected with a specific reason when x passes through them.
+template <class Op>
+inline constexpr bool is_clamp = false;
+template <class T>
+inline constexpr bool is_clamp<bijou::ops::clamp<T>> = true;
+template <class Op>
+inline constexpr bool is_runtime_pow = false;
+template <class T>
+inline constexpr bool is_runtime_pow<bijou::ops::pow<T>> = true;
+
+template <class Op>
+constexpr void check_on_path()
+{
+    static_assert(!std::is_same_v<Op, bijou::ops::relu>,
+                  "bijou dsl: x passes through relu, which is not injective (every x <= 0 maps to 0); use leaky_relu "
+                  "with a positive slope, or apply relu to a parameter rather than to x");
+    static_assert(!std::is_same_v<Op, bijou::ops::abs>,
+                  "bijou dsl: x passes through abs, which is not injective (x and -x give the same value)");
+    static_assert(!std::is_same_v<Op, bijou::ops::square>,
+                  "bijou dsl: x passes through square, which is not injective (x and -x give the same value); use an "
+                  "odd power such as pow<3>");
+    static_assert(!is_clamp<Op>, "bijou dsl: x passes through clamp, which is not injective (it is constant outside its "
+                                 "bounds); soft-clamp a parameter instead");
+    static_assert(!std::is_same_v<Op, bijou::ops::sqrt>,
+                  "bijou dsl: x passes through sqrt, which is defined only for x >= 0 and so does not map the real line "
+                  "onto itself");
+    static_assert(!is_runtime_pow<Op>, "bijou dsl: x passes through pow(x, p) with a runtime exponent, which is "
+                                       "injective only for odd integers; write pow<3>(x)");
+    static_assert(unary_rule<Op>::defined,
+                  "bijou dsl: x passes through an op that has no inverse rule. On the path from x to the output only "
+                  "+ - * / by x-free expressions, neg, exp/log, expm1/log1p, tanh/atanh, sinh/asinh, sigmoid/logit, "
+                  "softplus/softplus_inverse, atan/tan, pow<odd N>/root<odd N> and leaky_relu may appear");
+}
+
+}  // namespace bijou::dsl

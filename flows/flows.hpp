@@ -1,0 +1,5 @@
+// The block library and the Flow model.
+#pragma once
+
+#include <bijou/flows/flow.hpp>
+#include <bijou/flows/transforms.hpp>
