@@ -22,19 +22,15 @@ void visit(Node& node, std::uint64_t epoch, Post& post)
     post(node);
 }
 
-// Bind: size every buffer for the batch, decide where adjoints are needed, count each Var's consumers.
+// Bind: size every buffer for the batch and decide where adjoints are needed.
 template <class Node>
 void bind_node(Node& node, std::size_t batch, std::uint64_t epoch)
 {
     auto post = [batch](auto& n) {
         using N = std::remove_cvref_t<decltype(n)>;
         if constexpr (is_var_node_v<N>) {
-            n.consumers = 0;
             bool needs = false;
-            n.kernel.for_each_source([&](auto& s) {
-                needs = needs || s.needs_adjoint;
-                if constexpr (is_var_node_v<decltype(s)>) ++s.consumers;
-            });
+            n.kernel.for_each_source([&](auto& s) { needs = needs || s.needs_adjoint; });
             n.needs_adjoint = needs;
             n.resize(n.kernel.shape());
         } else if constexpr (requires { n.cols; }) {  // an Input: its rows are the batch
@@ -55,8 +51,8 @@ void forward_node(Node& node, std::uint64_t epoch)
 
 // Before a backward pass: clear the adjoints of Vars and Inputs (parameter gradients accumulate until
 // the optimizer consumes them) and arm each Var's count of consumers still to report. The count is
-// taken here, over this program's graph, rather than copied from bind: a Var shared with another
-// program has that program's consumers too, and `consumers` holds whichever program bound last.
+// taken here, over this program's graph, rather than kept from bind: a Var shared with another
+// program has that program's consumers too.
 template <class Node>
 void prepare_backward(Node& node, std::uint64_t epoch)
 {

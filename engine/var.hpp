@@ -21,8 +21,7 @@ struct VarNode : SourceNode<T> {
     explicit VarNode(Kernel k) : kernel(std::move(k)) {}
 
     Kernel kernel;
-    int consumers = 0;  // edges into this node from the bound graph, counted at bind
-    int pending = 0;    // consumers that have not yet pushed their adjoint in this backward pass
+    int pending = 0;  // consumers that have not yet pushed their adjoint in this backward pass
 };
 
 template <class Kernel>
