@@ -6,20 +6,13 @@
 #include <cmath>
 #include <random>
 
+#include "support/checks.hpp"
 #include "support/gradcheck.hpp"
 
 using namespace bijou;
 
 namespace {
 
-Tensor<double> random_batch(std::size_t rows, std::size_t cols, unsigned seed)
-{
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<double> normal;
-    auto t = Tensor<double>::from_shape({rows, cols});
-    for (auto& v : t) v = normal(rng);
-    return t;
-}
 
 double mean_of(const Tensor<double>& t) { return xt::mean(t)(); }
 double variance_of(const Tensor<double>& t)
@@ -64,14 +57,14 @@ TEST_CASE("Linear's gradients match finite differences")
 {
     std::mt19937_64 rng(3);
     Linear<double> layer(4, 3, rng, {.name = "layer"});
-    layer.bias.value() = random_batch(1, 3, 11);  // a nonzero bias, so its gradient is exercised
+    layer.bias.value() = testing::normal_batch(1, 3, 11);  // a nonzero bias, so its gradient is exercised
     Input<double> x(4, "x", {.requires_grad = true});
 
     SECTION("the lazy output itself")
     {
         Program program(layer(x));
         program.bind(5);
-        x.set(random_batch(5, 4, 1));
+        x.set(testing::normal_batch(5, 4, 1));
         const auto report = testing::check_gradients(
             program, {testing::target(layer.weight), testing::target(layer.bias), testing::target(x)});
         INFO(report.worst_where << ": analytic " << report.analytic << ", numeric " << report.numeric);
@@ -81,7 +74,7 @@ TEST_CASE("Linear's gradients match finite differences")
     {
         Program program(mean(square(tanh(layer(x)))), let(softplus(layer(x))));
         program.bind(5);
-        x.set(random_batch(5, 4, 2));
+        x.set(testing::normal_batch(5, 4, 2));
         const auto report = testing::check_gradients(
             program, {testing::target(layer.weight), testing::target(layer.bias), testing::target(x)});
         INFO(report.worst_where << ": analytic " << report.analytic << ", numeric " << report.numeric);
@@ -94,7 +87,7 @@ TEST_CASE("a layer called twice shares its parameters and adds both gradient con
     std::mt19937_64 rng(5);
     Linear<double> layer(3, 2, rng);
     Input<double> a(3, "a"), b(3, "b");
-    const auto data_a = random_batch(4, 3, 1), data_b = random_batch(4, 3, 2);
+    const auto data_a = testing::normal_batch(4, 3, 1), data_b = testing::normal_batch(4, 3, 2);
 
     // Each call alone, in its own program, then both in one program.
     auto gradient_of = [&](auto& program) {

@@ -7,26 +7,19 @@
 #include <cmath>
 #include <random>
 
+#include "support/checks.hpp"
 #include "support/gradcheck.hpp"
 
 using namespace bijou;
 
 namespace {
 
-Tensor<double> random_batch(std::size_t rows, std::size_t cols, unsigned seed)
-{
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<double> normal;
-    auto t = Tensor<double>::from_shape({rows, cols});
-    for (auto& v : t) v = normal(rng);
-    return t;
-}
 
 // Nonzero biases, so that their gradients and the broadcast are exercised.
 template <class Net>
 void randomise_biases(const Net& net, unsigned seed)
 {
-    for (const auto& layer : net.layers()) layer.bias.value() = 0.3 * random_batch(1, layer.out_features(), seed++);
+    for (const auto& layer : net.layers()) layer.bias.value() = 0.3 * testing::normal_batch(1, layer.out_features(), seed++);
 }
 
 bool same(const Tensor<double>& a, const Tensor<double>& b) { return a == b; }
@@ -82,7 +75,7 @@ TEMPLATE_TEST_CASE("an MLP's gradients match finite differences", "", activation
     Input<double> x(3, "x", {.requires_grad = true});
     Program program(net(x), mean(square(net(x))));
     program.bind(6);
-    x.set(random_batch(6, 3, 3));
+    x.set(testing::normal_batch(6, 3, 3));
 
     std::vector<testing::GradientTarget> targets{testing::target(x)};
     for (const auto& p : net.parameters()) targets.push_back(testing::target(p));
@@ -141,7 +134,7 @@ TEST_CASE("zero_last makes the initial output exactly zero, and the network stil
     Input<double> x(3, "x");
     Program program(mean(square(net(x) - 1.0)), let(net(x)));
     program.bind(8);
-    x.set(random_batch(8, 3, 1));
+    x.set(testing::normal_batch(8, 3, 1));
     program.forward();
     CHECK(xt::all(xt::equal(program.value<1>(), 0.0)));
     CHECK(program.value()(0, 0) == Approx(1.0));
@@ -162,7 +155,7 @@ TEST_CASE("an MLP called by two programs shares its parameters, and their gradie
     Program inverse(sum(tanh(net(z))));
     Program both(mean(square(net(x))) + sum(tanh(net(z))));
     both.bind(5);  // sizes x and z, so both can be fed whichever program runs
-    const auto data_x = random_batch(5, 2, 1), data_z = random_batch(5, 2, 2);
+    const auto data_x = testing::normal_batch(5, 2, 1), data_z = testing::normal_batch(5, 2, 2);
 
     auto gradients = [&] {
         std::vector<Tensor<double>> g;
@@ -205,7 +198,7 @@ TEST_CASE("a float MLP agrees with the double one")
     Program pd(let(twice(xd)));
     pf.bind(16);
     pd.bind(16);
-    const auto data = random_batch(16, 4, 1);
+    const auto data = testing::normal_batch(16, 4, 1);
     xd.set(data);
     xf.set(Tensor<float>(xt::cast<float>(data)));
     pf.forward();

@@ -34,6 +34,16 @@ inline Tensor<double> uniform(std::size_t rows, std::size_t cols, double low, do
 }
 
 // A naive reference product, for checking the BLAS path.
+// A batch of standard normal values, reproducible from its seed.
+inline Tensor<double> normal_batch(std::size_t rows, std::size_t cols, unsigned seed)
+{
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<double> normal;
+    auto t = Tensor<double>::from_shape({rows, cols});
+    for (auto& v : t) v = normal(rng);
+    return t;
+}
+
 inline Tensor<double> reference_matmul(const Tensor<double>& a, const Tensor<double>& b)
 {
     Tensor<double> c = xt::zeros<double>({a.shape()[0], b.shape()[1]});
