@@ -1,69 +1,63 @@
-// coupling(split, conditioner, transform): the coupling layer of NICE, RealNVP and Glow.
+// coupling(split, conditioner, transform): the coupling layer of NICE, RealNVP, Glow and neural spline
+// flows.
 //
 //   x = [x_a, x_b]                     split: x_a is left untouched
 //   p = conditioner([x_a, c])          any engine function (an MLP), never inverted
-//   y = [x_a, transform(x_b; p)]       transform: an invertible elementwise rule (dsl::elementwise)
-//   log|det J| = sum_j log|d y_bj / d x_bj|
+//   y = [x_a, transform(x_b; p)]       an invertible transform of x_b given p (dsl/coupling_transform.hpp)
+//   log|det J| = log|det d y_b / d x_b|
 //
-// The inverse re-runs the conditioner on y_a = x_a and applies the transform's derived inverse, so a
-// coupling is invertible whatever the conditioner is. The conditioner's output has one block of
-// |x_b| columns per transform parameter (two for an affine transform: s and t).
+// The inverse re-runs the conditioner on y_a = x_a and applies the transform's inverse, so a coupling is
+// invertible whatever the conditioner is. With a condition c (a conditional flow), c is appended to the
+// conditioner's input in both directions.
 #pragma once
 
+#include <memory>
 #include <utility>
 
 #include <bijou/dsl/bijection.hpp>
-#include <bijou/dsl/elementwise.hpp>
+#include <bijou/dsl/coupling_transform.hpp>
+#include <bijou/dsl/split.hpp>
 #include <bijou/engine/nn/mlp.hpp>
 
 namespace bijou::dsl {
 
-// Splits: which columns the conditioner reads (x_a) and which the transform changes (x_b).
-// halves: x_a = the first floor(D/2) columns, x_b = the rest.
-struct Halves {
-    static std::size_t untouched(std::size_t dim) { return dim / 2; }
-};
-inline constexpr Halves halves{};
-
-template <class T, class Net, class Transform>
+template <class T, class Split, class Net, class Transform>
 class Coupling {
 public:
     using value_type = T;
-    static constexpr std::size_t parameter_count = Transform::template parameter_count<T>;
+    using Layout = decltype(std::declval<const Split&>().layout(std::size_t{}));
 
-    Coupling(std::size_t dim, std::size_t untouched, Net net, Transform transform)
-        : dim_(dim), untouched_(untouched), net_(std::move(net)), transform_(transform)
+    Coupling(std::size_t dim, Layout layout, Net net, Transform transform)
+        : dim_(dim), layout_(std::move(layout)), net_(std::move(net)), transform_(std::move(transform))
     {
+        if constexpr (!Split::contiguous) {
+            std::vector<std::size_t> inverse(dim);
+            for (std::size_t j = 0; j < dim; ++j) inverse[layout_.order[j]] = j;
+            gather_ = std::make_shared<const std::vector<std::size_t>>(layout_.order);
+            scatter_ = std::make_shared<const std::vector<std::size_t>>(std::move(inverse));
+        }
     }
 
     std::size_t dim() const { return dim_; }
     std::vector<Param<T>> parameters() const { return net_.parameters(); }
     const Net& conditioner() const { return net_; }
+    const Transform& transform() const { return transform_; }
 
     template <class X, class C>
     auto forward(const X& x, const C& c) const
     {
-        auto source = bind_operand(x);
-        auto x_a = source.slice(0, untouched_);
-        auto x_b = source.slice(untouched_, dim_);
-        auto p = let(net_(conditioner_input(x_a, c)));
-        return with_parameters(p, [&](const auto&... params) {
-            auto y = concat(x_a, transform_.forward(x_b, params...));
-            return Transformed{y, bind_log_det(sum_features(transform_.log_abs_det(x_b, params...)))};
+        return split_apply(x, [&](const auto& x_a, const auto& x_b) {
+            auto p = let(net_(conditioner_input(x_a, c)));
+            return transform_.forward(x_b, p);
         });
     }
 
     template <class Y, class C>
     auto inverse(const Y& y, const C& c) const
     {
-        auto source = bind_operand(y);
-        auto y_a = source.slice(0, untouched_);
-        auto y_b = source.slice(untouched_, dim_);
-        auto p = let(net_(conditioner_input(y_a, c)));
-        return with_parameters(p, [&](const auto&... params) {
-            auto x_b = let(transform_.inverse(y_b, params...));
-            auto x = concat(y_a, x_b);
-            return Transformed{x, bind_log_det(negate_terms(sum_features(transform_.log_abs_det(x_b, params...))))};
+        return split_apply(y, [&](const auto& y_a, const auto& y_b) {
+            auto p = let(net_(conditioner_input(y_a, c)));
+            return transform_.inverse(y_b, p);
         });
     }
 
@@ -77,19 +71,35 @@ private:
             return x_a;
     }
 
-    // Calls f with the conditioner output's column blocks, one per transform parameter.
-    template <class P, class F>
-    auto with_parameters(const P& p, F&& f) const
+    // Splits v into (untouched, transformed), applies f to get the transformed part and its log-det, and
+    // reassembles the features in their original order.
+    template <class V, class F>
+    auto split_apply(const V& v, F&& f) const
     {
-        const std::size_t width = dim_ - untouched_;
-        return [&]<std::size_t... K>(std::index_sequence<K...>) { return f(p.slice(K * width, (K + 1) * width)...); }(
-            std::make_index_sequence<parameter_count>{});
+        if constexpr (Split::contiguous) {
+            auto source = bind_operand(v);
+            auto a = source.slice(layout_.begin, layout_.end);
+            if constexpr (Split::untouched_first) {
+                auto [b_out, log_det] = f(a, source.slice(layout_.end, dim_));
+                return Transformed{concat(a, b_out), bind_log_det(log_det)};
+            } else {
+                auto [b_out, log_det] = f(a, source.slice(0, layout_.begin));
+                return Transformed{concat(b_out, a), bind_log_det(log_det)};
+            }
+        } else {
+            auto gathered = permute_columns(v, gather_);
+            auto a = gathered.slice(0, layout_.untouched);
+            auto b = gathered.slice(layout_.untouched, dim_);
+            auto [b_out, log_det] = f(a, b);
+            return Transformed{permute_columns(concat(a, b_out), scatter_), bind_log_det(log_det)};
+        }
     }
 
     std::size_t dim_;
-    std::size_t untouched_;
+    Layout layout_;
     Net net_;
     Transform transform_;
+    std::shared_ptr<const std::vector<std::size_t>> gather_, scatter_;
 };
 
 // conditioner(hidden(64, 64), options): an MLP conditioner spec. Its last layer starts at zero, so a
@@ -124,22 +134,27 @@ struct CouplingSpec {
     template <class T>
     auto build(std::size_t dim, BuildContext& context) const
     {
-        if (dim < 2) throw_shape_error("coupling", "needs at least 2 dimensions to split, got ", dim);
-        const std::size_t untouched = split.untouched(dim);
-        constexpr std::size_t params = Transform::template parameter_count<T>;
-        static_assert(params >= 1, "bijou dsl: a coupling transform needs at least one parameter besides x, "
-                                   "e.g. [](auto x, auto t) { return x + t; }");
+        if (dim < 2) throw_shape_error("coupling", "needs at least 2 features to split, got ", dim);
+        auto layout = split.layout(dim);
+        const std::size_t untouched = [&] {
+            if constexpr (Split::contiguous) return layout.end - layout.begin;
+            else return layout.untouched;
+        }();
+        auto sized = for_width(transform, dim - untouched);
         auto name = context.next_name("coupling");
-        auto net = this->net.template build<T>(untouched + context.condition_dim, params * (dim - untouched), context,
-                                               name);
-        return Coupling<T, decltype(net), Transform>(dim, untouched, std::move(net), transform);
+        auto net = this->net.template build<T>(untouched + context.condition_dim,
+                                               sized.parameter_columns(dim - untouched), context, name);
+        return Coupling<T, Split, decltype(net), decltype(sized)>(dim, std::move(layout), std::move(net),
+                                                                   std::move(sized));
     }
 };
 
-template <class Split, class NetSpec, class F>
-CouplingSpec<Split, NetSpec, Elementwise<F>> coupling(Split split, NetSpec net, Elementwise<F> transform)
+// coupling(split, net, transform): transform is a dsl::elementwise rule or any CouplingTransform.
+template <class Split, class NetSpec, class Transform>
+auto coupling(Split split, NetSpec net, Transform transform)
 {
-    return {split, net, transform};
+    auto t = as_coupling_transform(transform);
+    return CouplingSpec<Split, NetSpec, std::remove_cvref_t<decltype(t)>>{std::move(split), std::move(net), t};
 }
 
 }  // namespace bijou::dsl

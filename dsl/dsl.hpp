@@ -2,8 +2,11 @@
 #pragma once
 
 #include <bijou/dsl/bijection.hpp>
+#include <bijou/dsl/conditional.hpp>
 #include <bijou/dsl/coupling.hpp>
+#include <bijou/dsl/coupling_transform.hpp>
 #include <bijou/dsl/elementwise.hpp>
 #include <bijou/dsl/inverse.hpp>
 #include <bijou/dsl/permutation.hpp>
 #include <bijou/dsl/seq.hpp>
+#include <bijou/dsl/split.hpp>

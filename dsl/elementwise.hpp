@@ -70,8 +70,21 @@ struct path_check<Binary<Op, L, R>> {
     static_assert(std::is_same_v<Op, bijou::ops::add> || std::is_same_v<Op, bijou::ops::sub> ||
                       std::is_same_v<Op, bijou::ops::mul> || std::is_same_v<Op, bijou::ops::div>,
                   "bijou dsl: x passes through a binary op with no inverse rule (only + - * / are invertible)");
-    static constexpr bool value = depends_on_x<L> ? path_check<L>::value : path_check<R>::value;
+    // Only the side holding x is on the path; the other side is never inverted, so it is not checked.
+    static constexpr bool value = std::conditional_t<depends_on_x<L>, path_check<L>, path_check<R>>::value;
 };
+
+// Declared ahead so that each overload sees the others: the calls are dependent, but argument-dependent
+// lookup at instantiation searches only bijou and std, so a unary op over a binary one on the path of x
+// (exp(x * s), logit(a * x + b)) would otherwise not find the Binary overload defined below it.
+template <class Op, class C, class Y, class Args>
+auto invert(const Unary<Op, C>& u, Y y, const Args& args);
+template <class Op, class L, class R, class Y, class Args>
+auto invert(const Binary<Op, L, R>& b, Y y, const Args& args);
+template <class Op, class C, class Args>
+auto log_det_terms(const Unary<Op, C>& u, const Args& args);
+template <class Op, class L, class R, class Args>
+auto log_det_terms(const Binary<Op, L, R>& b, const Args& args);
 
 // ---- inverse: peel the path from the output back to x --------------------------------------------
 template <class T, std::size_t I, class Y, class Args>

@@ -15,6 +15,7 @@
 #include <bijou/engine/ops/exponential.hpp>
 #include <bijou/engine/ops/inverses.hpp>
 #include <bijou/engine/ops/piecewise.hpp>
+#include <bijou/engine/ops/soft_clamp.hpp>
 #include <bijou/engine/ops/trigonometric.hpp>
 #include <bijou/engine/param.hpp>
 #include <bijou/engine/program.hpp>

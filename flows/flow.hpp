@@ -4,6 +4,7 @@
 //   auto flow = make_flow<float>(2, seq(coupling(halves, conditioner(hidden(64, 64)), affine), reverse()));
 //   Tensor<float> lp = flow.log_prob(x);
 //   Tensor<float> xs = flow.sample(1000, rng);
+//   (conditional flows: log_prob(x, c), sample(n, c, rng), forward(x, c), inverse(z, c))
 //
 // Each query runs an engine program built once per direction and rebound only when the batch size
 // changes. loss() gives the negative log-likelihood program for training.
@@ -13,6 +14,9 @@
 #include <numbers>
 #include <optional>
 #include <random>
+#include <type_traits>
+
+#include <xtensor/xview.hpp>
 
 #include <bijou/dsl/bijection.hpp>
 #include <bijou/engine/engine.hpp>
@@ -38,28 +42,35 @@ auto log_det_column(const X& x, const L& log_det)
         return log_det;
 }
 
+// The condition a block's programs read: an Input for a conditional block, NoCondition otherwise.
+template <class Block>
+inline constexpr bool is_conditional = requires { Block::is_conditional; };
+
 template <class T, class Block>
-auto log_prob_program(const Block& block, const Input<T>& x)
+using ConditionInput = std::conditional_t<is_conditional<Block>, Input<T>, dsl::NoCondition>;
+
+template <class T, class Block, class C>
+auto log_prob_program(const Block& block, const Input<T>& x, const C& c)
 {
-    auto [z, log_det] = block.forward(x, dsl::NoCondition{});
+    auto [z, log_det] = block.forward(x, c);
     return Program(standard_normal_log_prob(z, log_det, block.dim()));
 }
-template <class T, class Block>
-auto nll_program(const Block& block, const Input<T>& x)
+template <class T, class Block, class C>
+auto nll_program(const Block& block, const Input<T>& x, const C& c)
 {
-    auto [z, log_det] = block.forward(x, dsl::NoCondition{});
+    auto [z, log_det] = block.forward(x, c);
     return Program(-mean(standard_normal_log_prob(z, log_det, block.dim())));
 }
-template <class T, class Block>
-auto forward_program(const Block& block, const Input<T>& x)
+template <class T, class Block, class C>
+auto forward_program(const Block& block, const Input<T>& x, const C& c)
 {
-    auto [z, log_det] = block.forward(x, dsl::NoCondition{});
+    auto [z, log_det] = block.forward(x, c);
     return Program(z, log_det_column(x, log_det));
 }
-template <class T, class Block>
-auto inverse_program(const Block& block, const Input<T>& z)
+template <class T, class Block, class C>
+auto inverse_program(const Block& block, const Input<T>& z, const C& c)
 {
-    auto [x, log_det] = block.inverse(z, dsl::NoCondition{});
+    auto [x, log_det] = block.inverse(z, c);
     return Program(x, log_det_column(z, log_det));
 }
 
@@ -73,6 +84,13 @@ struct BoundProgram {
         input.set(data);
         program.forward();
     }
+    void run(const auto& input, const auto& data, const auto& condition, const auto& condition_data)
+    {
+        if (program.batch() != data.shape()[0]) program.bind(data.shape()[0]);
+        input.set(data);
+        condition.set(condition_data);
+        program.forward();
+    }
 };
 }  // namespace detail
 
@@ -80,67 +98,146 @@ template <class T, class Block>
 class Flow {
 public:
     using value_type = T;
+    static constexpr bool conditional = detail::is_conditional<Block>;
 
     explicit Flow(Block block)
-        : block_(std::move(block)), x_(block_.dim(), "x"), z_(block_.dim(), "z"),
-          log_prob_{detail::log_prob_program(block_, x_)}, forward_{detail::forward_program(block_, x_)},
-          inverse_{detail::inverse_program(block_, z_)}
+        : block_(std::move(block)), x_(block_.dim(), "x"), z_(block_.dim(), "z"), c_(make_condition_input()),
+          log_prob_{detail::log_prob_program(block_, x_, c_)}, forward_{detail::forward_program(block_, x_, c_)},
+          inverse_{detail::inverse_program(block_, z_, c_)}
     {
     }
 
     std::size_t dim() const { return block_.dim(); }
+    std::size_t condition_dim() const
+    {
+        if constexpr (conditional) return block_.condition_dim();
+        else return 0;
+    }
     const Block& block() const { return block_; }
     std::vector<Param<T>> parameters() const { return block_.parameters(); }
 
-    // log p(x) per row (B x 1).
-    Tensor<T> log_prob(const Tensor<T>& x)
+    // log p(x) per row (B x 1); log p(x | c) for a conditional flow.
+    Tensor<T> log_prob(const Tensor<T>& x) requires(!conditional)
     {
-        check(x, "log_prob");
+        check(x, dim(), "log_prob", "data");
         log_prob_.run(x_, x);
+        return log_prob_.program.value();
+    }
+    Tensor<T> log_prob(const Tensor<T>& x, const Tensor<T>& c) requires conditional
+    {
+        check(x, dim(), "log_prob", "data");
+        log_prob_.run(x_, x, c_, conditions_for(x.shape()[0], c, "log_prob"));
         return log_prob_.program.value();
     }
 
     // z = f(x) and log|det Df(x)| per row.
-    std::pair<Tensor<T>, Tensor<T>> forward(const Tensor<T>& x)
+    std::pair<Tensor<T>, Tensor<T>> forward(const Tensor<T>& x) requires(!conditional)
     {
-        check(x, "forward");
+        check(x, dim(), "forward", "data");
         forward_.run(x_, x);
+        return {forward_.program.template value<0>(), forward_.program.template value<1>()};
+    }
+    std::pair<Tensor<T>, Tensor<T>> forward(const Tensor<T>& x, const Tensor<T>& c) requires conditional
+    {
+        check(x, dim(), "forward", "data");
+        forward_.run(x_, x, c_, conditions_for(x.shape()[0], c, "forward"));
         return {forward_.program.template value<0>(), forward_.program.template value<1>()};
     }
 
     // x = f^-1(z) and log|det Df^-1(z)| per row.
-    std::pair<Tensor<T>, Tensor<T>> inverse(const Tensor<T>& z)
+    std::pair<Tensor<T>, Tensor<T>> inverse(const Tensor<T>& z) requires(!conditional)
     {
-        check(z, "inverse");
+        check(z, dim(), "inverse", "latents");
         inverse_.run(z_, z);
         return {inverse_.program.template value<0>(), inverse_.program.template value<1>()};
     }
+    std::pair<Tensor<T>, Tensor<T>> inverse(const Tensor<T>& z, const Tensor<T>& c) requires conditional
+    {
+        check(z, dim(), "inverse", "latents");
+        inverse_.run(z_, z, c_, conditions_for(z.shape()[0], c, "inverse"));
+        return {inverse_.program.template value<0>(), inverse_.program.template value<1>()};
+    }
+
+    // n samples x = f^-1(z), z ~ N(0, I); for a conditional flow, given c (n x C, or 1 x C for all).
+    template <class Rng>
+    Tensor<T> sample(std::size_t n, Rng& rng) requires(!conditional)
+    {
+        return inverse(standard_normal(n, rng)).first;
+    }
+    template <class Rng>
+    Tensor<T> sample(std::size_t n, const Tensor<T>& c, Rng& rng) requires conditional
+    {
+        return inverse(standard_normal(n, rng), c).first;
+    }
+
+    // The negative log-likelihood (mean over the batch) as a trainable program over input x (and the
+    // condition input c for a conditional flow).
+    auto loss_program(const Input<T>& x) const requires(!conditional)
+    {
+        return detail::nll_program(block_, x, dsl::NoCondition{});
+    }
+    auto loss_program(const Input<T>& x, const Input<T>& c) const requires conditional
+    {
+        return detail::nll_program(block_, x, c);
+    }
+
+private:
+    auto make_condition_input() const
+    {
+        if constexpr (conditional) return Input<T>(block_.condition_dim(), "c");
+        else return dsl::NoCondition{};
+    }
 
     template <class Rng>
-    Tensor<T> sample(std::size_t n, Rng& rng)
+    Tensor<T> standard_normal(std::size_t n, Rng& rng) const
     {
         std::normal_distribution<T> normal;
         Tensor<T> z = Tensor<T>::from_shape({n, dim()});
         for (auto& v : z) v = normal(rng);
-        return inverse(z).first;
+        return z;
     }
 
-    // The negative log-likelihood (mean over the batch) as a trainable program over input x.
-    auto loss_program(const Input<T>& x) const { return detail::nll_program(block_, x); }
-
-private:
-    void check(const Tensor<T>& data, const char* what) const
+    static void check(const Tensor<T>& data, std::size_t cols, const char* what, const char* kind)
     {
-        if (data.shape()[1] != dim())
-            throw_shape_error(std::string("Flow::") + what, "expected data with ", dim(), " columns, got ",
+        if (data.shape()[1] != cols)
+            throw_shape_error(std::string("Flow::") + what, "expected ", kind, " with ", cols, " columns, got ",
                               shape_of(data));
     }
 
+    // Conditions row-matched to a batch of n: n x C as given, or 1 x C repeated for every row.
+    const Tensor<T>& conditions_for(std::size_t n, const Tensor<T>& c, const char* what)
+    {
+        if (c.shape()[1] != condition_dim() || (c.shape()[0] != n && c.shape()[0] != 1))
+            throw_shape_error(std::string("Flow::") + what, "expected conditions of shape ", n, " x ",
+                              condition_dim(), " (or 1 x ", condition_dim(), " for the whole batch), got ",
+                              shape_of(c));
+        if (c.shape()[0] == n) return c;
+        if (repeated_.shape()[0] != n || repeated_.shape()[1] != c.shape()[1])
+            repeated_ = Tensor<T>::from_shape({n, c.shape()[1]});
+        for (std::size_t r = 0; r < n; ++r) xt::row(repeated_, r) = xt::row(c, 0);
+        return repeated_;
+    }
+
+    using Condition = detail::ConditionInput<T, Block>;
+    template <class F>
+    using ProgramOf = detail::BoundProgram<std::invoke_result_t<F, const Block&, const Input<T>&, const Condition&>>;
+    static constexpr auto make_log_prob = [](const Block& b, const Input<T>& x, const Condition& c) {
+        return detail::log_prob_program(b, x, c);
+    };
+    static constexpr auto make_forward = [](const Block& b, const Input<T>& x, const Condition& c) {
+        return detail::forward_program(b, x, c);
+    };
+    static constexpr auto make_inverse = [](const Block& b, const Input<T>& x, const Condition& c) {
+        return detail::inverse_program(b, x, c);
+    };
+
     Block block_;
     Input<T> x_, z_;
-    detail::BoundProgram<decltype(detail::log_prob_program(std::declval<const Block&>(), std::declval<const Input<T>&>()))> log_prob_;
-    detail::BoundProgram<decltype(detail::forward_program(std::declval<const Block&>(), std::declval<const Input<T>&>()))> forward_;
-    detail::BoundProgram<decltype(detail::inverse_program(std::declval<const Block&>(), std::declval<const Input<T>&>()))> inverse_;
+    Condition c_;
+    ProgramOf<decltype(make_log_prob)> log_prob_;
+    ProgramOf<decltype(make_forward)> forward_;
+    ProgramOf<decltype(make_inverse)> inverse_;
+    Tensor<T> repeated_;
 };
 
 // make_flow<float>(dim, spec[, seed]): build the spec's blocks for `dim` features.

@@ -1,0 +1,45 @@
+// The coupling blocks of the literature, each a line of DSL over dsl::coupling:
+//
+//   nice_coupling(net)       y_b = x_b + t(x_a)                                   (Dinh et al. 2015)
+//   realnvp_coupling(net)    y_b = x_b * exp(soft_clamp(s(x_a))) + t(x_a)         (Dinh et al. 2017)
+//   glow_coupling(net)       both halves in one block: an affine coupling of the second half given the
+//                            first, then of the first given the (new) second     (Kingma & Dhariwal 2018)
+//   gin_coupling(net)        affine with log-scales centred to sum 0: volume preserving (Sorrenson 2020)
+//
+// `net` is a conditioner spec, e.g. dsl::conditioner(hidden(64, 64)); the split defaults to halves and may
+// be dsl::alternating or dsl::mask(...); the clamp defaults to 2 with the tanh form.
+#pragma once
+
+#include <bijou/dsl/coupling.hpp>
+#include <bijou/dsl/seq.hpp>
+#include <bijou/flows/transforms.hpp>
+
+namespace bijou::flows {
+
+template <class NetSpec, class Split = dsl::Halves>
+auto nice_coupling(NetSpec net, Split split = {})
+{
+    return dsl::coupling(std::move(split), std::move(net), additive);
+}
+
+template <class NetSpec, class Split = dsl::Halves>
+auto realnvp_coupling(NetSpec net, SoftClamp clamp = {}, Split split = {})
+{
+    return dsl::coupling(std::move(split), std::move(net), affine_transform(clamp));
+}
+
+template <class NetSpec, class Split = dsl::Halves>
+auto glow_coupling(NetSpec net, SoftClamp clamp = {}, Split split = {})
+{
+    auto complement = split.swapped();
+    return dsl::seq(dsl::coupling(std::move(split), net, affine_transform(clamp)),
+                    dsl::coupling(std::move(complement), net, affine_transform(clamp)));
+}
+
+template <class NetSpec, class Split = dsl::Halves>
+auto gin_coupling(NetSpec net, SoftClamp clamp = {}, Split split = {})
+{
+    return dsl::coupling(std::move(split), std::move(net), gin_transform(clamp));
+}
+
+}  // namespace bijou::flows
