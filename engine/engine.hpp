@@ -9,6 +9,7 @@
 #include <bijou/engine/kernels/matmul.hpp>
 #include <bijou/engine/kernels/permute.hpp>
 #include <bijou/engine/kernels/reduce.hpp>
+#include <bijou/engine/kernels/rq_spline.hpp>
 #include <bijou/engine/let.hpp>
 #include <bijou/engine/ops/activation.hpp>
 #include <bijou/engine/ops/arithmetic.hpp>

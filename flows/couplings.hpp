@@ -5,6 +5,8 @@
 //   glow_coupling(net)       both halves in one block: an affine coupling of the second half given the
 //                            first, then of the first given the (new) second     (Kingma & Dhariwal 2018)
 //   gin_coupling(net)        affine with log-scales centred to sum 0: volume preserving (Sorrenson 2020)
+//   spline_coupling(net)     monotonic rational-quadratic spline with K bins on [-B, B], identity outside
+//                            (Durkan et al. 2019)
 //
 // `net` is a conditioner spec, e.g. dsl::conditioner(hidden(64, 64)); the split defaults to halves and may
 // be dsl::alternating or dsl::mask(...); the clamp defaults to 2 with the tanh form.
@@ -12,6 +14,7 @@
 
 #include <bijou/dsl/coupling.hpp>
 #include <bijou/dsl/seq.hpp>
+#include <bijou/flows/spline.hpp>
 #include <bijou/flows/transforms.hpp>
 
 namespace bijou::flows {
@@ -40,6 +43,12 @@ template <class NetSpec, class Split = dsl::Halves>
 auto gin_coupling(NetSpec net, SoftClamp clamp = {}, Split split = {})
 {
     return dsl::coupling(std::move(split), std::move(net), gin_transform(clamp));
+}
+
+template <class NetSpec, class Split = dsl::Halves>
+auto spline_coupling(NetSpec net, std::size_t bins = 8, double tail_bound = 3.0, Split split = {})
+{
+    return dsl::coupling(std::move(split), std::move(net), rational_quadratic(bins, tail_bound));
 }
 
 }  // namespace bijou::flows

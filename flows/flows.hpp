@@ -3,4 +3,5 @@
 
 #include <bijou/flows/couplings.hpp>
 #include <bijou/flows/flow.hpp>
+#include <bijou/flows/spline.hpp>
 #include <bijou/flows/transforms.hpp>
