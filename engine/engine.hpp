@@ -1,6 +1,7 @@
 // The engine: reverse-mode automatic differentiation over xtensor arrays, with the graph as a type.
 #pragma once
 
+#include <bijou/engine/checkpoint.hpp>
 #include <bijou/engine/error.hpp>
 #include <bijou/engine/input.hpp>
 #include <bijou/engine/kernels/concat.hpp>
