@@ -19,7 +19,9 @@
 #include <xtensor/xview.hpp>
 
 #include <bijou/dsl/bijection.hpp>
+#include <bijou/engine/checkpoint.hpp>
 #include <bijou/engine/engine.hpp>
+#include <bijou/flows/fit.hpp>
 
 namespace bijou {
 
@@ -169,6 +171,24 @@ public:
     {
         return inverse(standard_normal(n, rng), c).first;
     }
+
+    // Maximum-likelihood training (flows/fit.hpp): fit(*this, train[, conditions], options).
+    FitReport fit(const Tensor<T>& train, FitOptions<T> options = {}) requires(!conditional)
+    {
+        return bijou::fit(*this, train, std::move(options));
+    }
+    FitReport fit(const Tensor<T>& train, const Tensor<T>& conditions, FitOptions<T> options = {}) requires conditional
+    {
+        return bijou::fit(*this, train, conditions, std::move(options));
+    }
+
+    // The parameters to / from a checkpoint file (engine/checkpoint.hpp): an atomic write; a load that
+    // validates the whole file (format, checksum, names, shapes) before changing anything.
+    void save(const std::string& path, const SaveOptions& options = {}) const
+    {
+        save_parameters(path, parameters(), options);
+    }
+    Metadata load(const std::string& path) { return load_parameters(path, parameters()); }
 
     // The negative log-likelihood (mean over the batch) as a trainable program over input x (and the
     // condition input c for a conditional flow).
