@@ -87,6 +87,11 @@ struct FitOptions {
     double weight_decay = 0;    // AdamW's decoupled decay, theta <- theta (1 - lr weight_decay); 0 = Adam
     double max_grad_norm = 0;   // clip the global gradient norm to this (engine/optim/clip.hpp); 0 = off
     std::uint64_t seed = 0;     // of the minibatch shuffle
+    // Resuming: the updates already taken by the run being continued. The parameters (and their Adam
+    // moments, restored from a checkpoint) must be those after that many steps; training continues with
+    // step start_step + 1 on the same minibatch sequence, rates and bias correction as the original run,
+    // so the loss curve continues exactly. (Early stopping restarts its patience count.)
+    std::int64_t start_step = 0;
 
     // Validation: the held-out data (and its conditions, for a conditional flow), read in place.
     const Tensor<T>* validation = nullptr;
@@ -222,6 +227,7 @@ void check_fit_options(const FitOptions<T>& o)
     if (o.batch_size == 0) throw_usage_error("fit", "batch_size must be > 0");
     if (o.steps < 0) throw_usage_error("fit", "steps must be >= 0, got ", o.steps);
     if (o.epochs < 0) throw_usage_error("fit", "epochs must be >= 0, got ", o.epochs);
+    if (o.start_step < 0) throw_usage_error("fit", "start_step must be >= 0, got ", o.start_step);
     if (!(o.lr > 0) || !std::isfinite(o.lr)) throw_usage_error("fit", "lr must be > 0 and finite, got ", o.lr);
     if (!(o.max_grad_norm >= 0)) throw_usage_error("fit", "max_grad_norm must be >= 0 (0 = no clipping), got ", o.max_grad_norm);
     if (o.validate_every < 1) throw_usage_error("fit", "validate_every must be >= 1, got ", o.validate_every);
@@ -269,8 +275,26 @@ FitReport run_fit(const std::vector<Param<T>>& params, Columns<T, K> train, std:
     std::vector<std::size_t> order(rows);
     std::size_t epoch = 0, batch_in_epoch = batches_per_epoch;  // starts a new epoch on the first step
     std::mt19937_64 shuffle_rng;
+    // A fresh permutation of 0..rows-1, a function of (seed, epoch) only.
+    auto shuffle_epoch = [&] {
+        std::iota(order.begin(), order.end(), std::size_t{0});
+        shuffle_rng.seed(splitmix64(options.seed ^ splitmix64(epoch)));
+        std::shuffle(order.begin(), order.end(), shuffle_rng);
+        ++epoch;
+        batch_in_epoch = 0;
+    };
+    if (options.start_step > 0) {
+        optimizer.set_steps(options.start_step);
+        epoch = static_cast<std::size_t>(options.start_step) / batches_per_epoch;
+        const std::size_t done_in_epoch = static_cast<std::size_t>(options.start_step) % batches_per_epoch;
+        if (done_in_epoch > 0) {
+            shuffle_epoch();
+            batch_in_epoch = done_in_epoch;
+        }
+    }
 
     FitReport report;
+    report.steps_run = options.start_step;
     const auto expected_logs = static_cast<std::size_t>(total_steps / options.log_every + 2);
     report.losses.reserve(expected_logs);
     std::vector<double> step_ms;
@@ -307,7 +331,7 @@ FitReport run_fit(const std::vector<Param<T>>& params, Columns<T, K> train, std:
         return options.patience > 0 && evaluations_since_best >= options.patience;
     };
 
-    if (validation_nll) evaluate(0);
+    if (validation_nll) evaluate(options.start_step);
     double window_sum = 0;
     std::int64_t window_steps = 0;
     auto flush_window = [&](std::int64_t step, double lr) {
@@ -319,16 +343,9 @@ FitReport run_fit(const std::vector<Param<T>>& params, Columns<T, K> train, std:
     };
 
     double lr = options.lr;
-    for (std::int64_t step = 1; step <= total_steps; ++step) {
+    for (std::int64_t step = options.start_step + 1; step <= total_steps; ++step) {
         const auto started = clock::now();
-        if (batch_in_epoch == batches_per_epoch) {
-            // A fresh permutation of 0..rows-1, a function of (seed, epoch) only.
-            std::iota(order.begin(), order.end(), std::size_t{0});
-            shuffle_rng.seed(splitmix64(options.seed ^ splitmix64(epoch)));
-            std::shuffle(order.begin(), order.end(), shuffle_rng);
-            ++epoch;
-            batch_in_epoch = 0;
-        }
+        if (batch_in_epoch == batches_per_epoch) shuffle_epoch();
         train.gather(inputs, order.data() + batch_in_epoch * batch, batch);
         ++batch_in_epoch;
 

@@ -359,3 +359,35 @@ TEST_CASE("fit: bad data and options are refused before anything changes")
     const bool unchanged = flow.parameters()[0].value() == parameters_before;
     CHECK(unchanged);
 }
+
+TEST_CASE("fit: resuming from a checkpoint at step N continues the same loss curve exactly")
+{
+    const auto train = correlated_gaussian(700, 9);  // 7 batches of 100: the checkpoint falls mid-epoch
+    const auto schedule = ExponentialDecay{.base = 2e-3, .gamma = 0.995};
+    std::vector<double> whole;
+    auto straight = realnvp_2d(3);
+    fit(straight, train, {.batch_size = 100, .steps = 40, .schedule = schedule, .seed = 4,
+                          .on_step = [&](std::int64_t, double loss, double) { whole.push_back(loss); return true; }});
+
+    const std::string path = "test_fit_resume.ckpt";
+    auto first = realnvp_2d(3);
+    std::vector<double> resumed;
+    fit(first, train, {.batch_size = 100, .steps = 17, .schedule = schedule, .seed = 4,
+                       .on_step = [&](std::int64_t, double loss, double) { resumed.push_back(loss); return true; }});
+    save_parameters(path, first.parameters(), {.optimizer_state = true});
+
+    auto second = realnvp_2d(99);  // different initial values: everything must come from the checkpoint
+    load_parameters(path, second.parameters());
+    fit(second, train, {.batch_size = 100, .steps = 40, .schedule = schedule, .seed = 4, .start_step = 17,
+                        .on_step = [&](std::int64_t step, double loss, double) {
+                            CHECK(step == std::int64_t(resumed.size()) + 1);
+                            resumed.push_back(loss);
+                            return true;
+                        }});
+    std::remove(path.c_str());
+    REQUIRE(resumed.size() == whole.size());
+    for (std::size_t i = 0; i < whole.size(); ++i) {
+        INFO("step " << i + 1);
+        CHECK(resumed[i] == whole[i]);
+    }
+}
