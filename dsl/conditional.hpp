@@ -48,6 +48,7 @@ public:
     std::size_t dim() const { return inner_.dim(); }
     std::size_t condition_dim() const { return condition_dim_; }
     const Inner& inner() const { return inner_; }
+    const ConditionNet& condition_net() const { return net_; }
 
     std::vector<Param<T>> parameters() const
     {

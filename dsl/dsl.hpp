@@ -5,7 +5,9 @@
 #include <bijou/dsl/conditional.hpp>
 #include <bijou/dsl/coupling.hpp>
 #include <bijou/dsl/coupling_transform.hpp>
+#include <bijou/dsl/data_init.hpp>
 #include <bijou/dsl/elementwise.hpp>
+#include <bijou/dsl/elementwise_layer.hpp>
 #include <bijou/dsl/inverse.hpp>
 #include <bijou/dsl/permutation.hpp>
 #include <bijou/dsl/repeat_dynamic.hpp>

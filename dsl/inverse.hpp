@@ -15,6 +15,7 @@ public:
 
     std::size_t dim() const { return block_.dim(); }
     std::vector<Param<value_type>> parameters() const { return block_.parameters(); }
+    const Block& block() const { return block_; }
 
     template <class X, class C>
     auto forward(const X& x, const C& c) const

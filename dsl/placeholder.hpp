@@ -19,7 +19,7 @@ struct Placeholder {
 
     // A placeholder is never evaluated: the DSL substitutes real expressions before anything runs.
     Shape shape() const { throw_usage_error("dsl", "a placeholder was evaluated; substitute it first"); }
-    detail::LeafView<T> view() const { throw_usage_error("dsl", "a placeholder was evaluated; substitute it first"); }
+    bijou::detail::LeafView<T> view() const { throw_usage_error("dsl", "a placeholder was evaluated; substitute it first"); }
     template <class F>
     void for_each_source(F&&) const
     {

@@ -4,10 +4,12 @@
 #include <bijou/engine/checkpoint.hpp>
 #include <bijou/engine/error.hpp>
 #include <bijou/engine/input.hpp>
+#include <bijou/engine/kernels/broadcast.hpp>
 #include <bijou/engine/kernels/concat.hpp>
 #include <bijou/engine/kernels/elementwise.hpp>
 #include <bijou/engine/kernels/logsumexp.hpp>
 #include <bijou/engine/kernels/matmul.hpp>
+#include <bijou/engine/kernels/matrix_inverse.hpp>
 #include <bijou/engine/kernels/permute.hpp>
 #include <bijou/engine/kernels/reduce.hpp>
 #include <bijou/engine/kernels/rq_spline.hpp>

@@ -19,6 +19,7 @@
 #include <xtensor/xview.hpp>
 
 #include <bijou/dsl/bijection.hpp>
+#include <bijou/dsl/data_init.hpp>
 #include <bijou/engine/checkpoint.hpp>
 #include <bijou/engine/engine.hpp>
 #include <bijou/flows/fit.hpp>
@@ -170,6 +171,19 @@ public:
     Tensor<T> sample(std::size_t n, const Tensor<T>& c, Rng& rng) requires conditional
     {
         return inverse(standard_normal(n, rng), c).first;
+    }
+
+    // Data-dependent initialisation (ActNorm): each block that has one initialises itself on the batch
+    // as transformed by the blocks before it (dsl/data_init.hpp). Call once, before training.
+    void initialize(const Tensor<T>& batch) requires(!conditional)
+    {
+        check(batch, dim(), "initialize", "data");
+        dsl::initialize(block_, batch);
+    }
+    void initialize(const Tensor<T>& batch, const Tensor<T>& c) requires conditional
+    {
+        check(batch, dim(), "initialize", "data");
+        dsl::initialize(block_, batch, conditions_for(batch.shape()[0], c, "initialize"));
     }
 
     // Maximum-likelihood training (flows/fit.hpp): fit(*this, train[, conditions], options).

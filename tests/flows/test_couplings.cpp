@@ -1,5 +1,6 @@
 // The library's coupling blocks: GIN preserves volume exactly, Glow's block transforms every feature,
 // and the clamp bounds the scale whichever form is chosen.
+#include <bijou/flows/all_in_one.hpp>
 #include <bijou/flows/couplings.hpp>
 #include <bijou/flows/flow.hpp>
 #include <catch2/catch.hpp>
@@ -102,4 +103,11 @@ TEST_CASE("nice coupling: volume preserving")
     auto flow = make_flow<double>(3, flows::nice_coupling(dsl::conditioner(hidden(8))), 1);
     randomise(flow, 5, 0.8);
     check_block(flow, true);
+}
+
+TEST_CASE("all-in-one block: invertible with the log-det of its three parts")
+{
+    auto flow = make_flow<double>(5, flows::all_in_one(dsl::conditioner(hidden(8))), 1);
+    randomise(flow, 6, 0.7);
+    check_block(flow, false);
 }
