@@ -23,6 +23,26 @@ struct leaky_relu_log_slope {
     template <class V> V value(V u) const { return simd::select(u > simd::splat<V>(0), simd::splat<V>(0), V(log_slope)); }
     template <class V> V derivative(V, V) const { return simd::splat<V>(0); }
 };
+// log|d asinh(u)/du| = -0.5 log(1 + u^2), written so that it stays finite when u^2 overflows:
+// for |u| > 1, -0.5 log(1 + u^2) = -log|u| - 0.5 log1p(1/u^2). Derivative -u / (1 + u^2) = -1 / (u + 1/u).
+struct asinh_log_derivative {
+    static constexpr const char* name = "asinh_log_derivative";
+    template <class V> V value(V u) const
+    {
+        const V one = simd::splat<V>(1);
+        const V a = xsimd::abs(u);
+        const V big = -xsimd::log(a) - V(0.5) * xsimd::log1p(one / (a * a));
+        const V small = V(-0.5) * xsimd::log1p(u * u);
+        return simd::select(a > one, big, small);
+    }
+    template <class V> V derivative(V u, V) const
+    {
+        const V one = simd::splat<V>(1);
+        const V big = -one / (u + one / u);
+        const V small = -u / (one + u * u);
+        return simd::select(xsimd::abs(u) > one, big, small);
+    }
+};
 }  // namespace ops
 
 template <class Op>
@@ -92,7 +112,10 @@ template <>
 struct unary_rule<bijou::ops::asinh> {
     static constexpr bool defined = true;
     template <class Y> static auto inverse(const bijou::ops::asinh&, Y y) { return sinh(y); }
-    template <class U> static auto log_abs_derivative(const bijou::ops::asinh&, U u) { return -0.5 * log1p(square(u)); }
+    template <class U> static auto log_abs_derivative(const bijou::ops::asinh&, U u)
+    {
+        return make_unary(ops::asinh_log_derivative{}, u);
+    }
 };
 template <>
 struct unary_rule<bijou::ops::sigmoid> {
