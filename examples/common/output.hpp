@@ -1,5 +1,5 @@
 // What every example writes to its --out directory: metrics.json (the figures a run is judged by) and a
-// CSV training log.
+// CSV training log (CsvLog and TrainingLog, from csv_log.hpp).
 //
 //   examples::Metrics metrics;
 //   metrics.add("final_loss", 0.012).add("steps", 3000);
@@ -14,6 +14,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <bijou/examples/common/csv_log.hpp>
 
 namespace bijou::examples {
 
@@ -59,27 +61,6 @@ private:
     }
 
     std::vector<std::pair<std::string, std::string>> entries_;
-};
-
-// A CSV file with a header row; rows are numbers.
-class CsvLog {
-public:
-    CsvLog(const std::filesystem::path& path, const std::string& header) : out_(path)
-    {
-        if (!out_) throw std::runtime_error("cannot write " + path.string());
-        out_.precision(8);
-        out_ << header << "\n";
-    }
-    template <class... Values>
-    void row(const Values&... values)
-    {
-        std::size_t i = 0;
-        ((out_ << (i++ ? "," : "") << values), ...);
-        out_ << "\n";
-    }
-
-private:
-    std::ofstream out_;
 };
 
 }  // namespace bijou::examples

@@ -16,9 +16,11 @@ endfunction()
 
 step("install into ${prefix}" ${CMAKE_COMMAND} --install ${BIJOU_BUILD_DIR} --prefix ${prefix})
 
-# The layout a user sees: the umbrella header and the engine's headers under include/bijou.
+# The layout a user sees: the umbrella header and the engine's headers under include/bijou, the
+# experiment kit beside them, and the data its loaders read.
 foreach(file include/bijou/bijou.hpp include/bijou/engine/engine.hpp include/bijou/engine/kernels/matmul.hpp
-        lib/cmake/bijou/bijouConfig.cmake lib/cmake/bijou/bijouTargets.cmake)
+        include/bijou/examples/common/plot.hpp share/bijou/data/digits.csv.gz
+        lib/cmake/bijou/bijouConfig.cmake lib/cmake/bijou/bijouTargets.cmake lib/cmake/bijou/BijouExperiment.cmake)
   if(NOT EXISTS ${prefix}/${file})
     message(FATAL_ERROR "install test: ${file} is missing from the install")
   endif()
@@ -30,3 +32,4 @@ step("configure the consumer" ${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${co
      -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF -DEXPECTED_BIJOU_DIR=${prefix}/lib/cmake/bijou)
 step("build the consumer" ${CMAKE_COMMAND} --build ${consumer_build})
 step("run the consumer" ${consumer_build}/consumer)
+step("run the experiment" ${consumer_build}/experiment --out ${consumer_build}/experiment-out)

@@ -1,0 +1,51 @@
+# bijou_add_experiment(name source.cpp [more sources...]): a research program in one source file.
+#
+#   find_package(bijou REQUIRED)              # or, inside Bijou's own build, nothing to do
+#   bijou_add_experiment(my_flow my_flow.cpp)
+#
+# The program links bijou::bijou and bijou::experiment_kit, the header-only helpers every example shares:
+#   #include <bijou/examples/common/cli.hpp>        command line (--name value)
+#   #include <bijou/examples/common/plot.hpp>       heat maps, histograms, scatter plots, image grids, titles
+#   #include <bijou/examples/common/png.hpp>        PNG files without zlib
+#   #include <bijou/examples/common/progress.hpp>   progress bar / periodic lines
+#   #include <bijou/examples/common/csv_log.hpp>    log.csv, resumable
+#   #include <bijou/examples/common/output.hpp>     metrics.json
+#   #include <bijou/examples/common/toy_data.hpp>   FFJORD's 2-D data sets
+#   #include <bijou/examples/common/digits_data.hpp> the 8x8 digits (data/digits.csv.gz, found through
+#                                                   BIJOU_DATA_DIR, which the kit defines)
+# Inside Bijou's build it also gets the project's warnings and optimisation flags (bijou_flags); an
+# installed Bijou adds -O3 in Release and, unless BIJOU_NATIVE is OFF, -march=native (the engine's SIMD
+# kernels are much faster with the build machine's full instruction set).
+#
+# This file serves both worlds: Bijou's top-level CMakeLists includes it to define the kit target, and the
+# installed bijouConfig.cmake includes it (after importing the targets) for the function alone.
+
+if(NOT TARGET bijou::experiment_kit)
+  # Bijou's own build. The kit's headers are examples/common/*.hpp, reached through the same
+  # build/include/bijou link as the library's, so the include path is bijou::bijou's.
+  add_library(bijou_experiment_kit INTERFACE)
+  add_library(bijou::experiment_kit ALIAS bijou_experiment_kit)
+  set_target_properties(bijou_experiment_kit PROPERTIES EXPORT_NAME experiment_kit)
+  target_link_libraries(bijou_experiment_kit INTERFACE bijou)
+  # Where digits_data.hpp looks for digits.csv.gz: the source tree here, <prefix>/share/bijou/data once
+  # installed ($<INSTALL_PREFIX> becomes the prefix the package is found in, wherever it was installed).
+  include(GNUInstallDirs)
+  set(BIJOU_INSTALL_DATADIR ${CMAKE_INSTALL_DATADIR}/bijou/data)
+  target_compile_definitions(bijou_experiment_kit INTERFACE
+    "$<BUILD_INTERFACE:BIJOU_DATA_DIR=\"${PROJECT_SOURCE_DIR}/data\">"
+    "$<INSTALL_INTERFACE:BIJOU_DATA_DIR=\"$<INSTALL_PREFIX>/${BIJOU_INSTALL_DATADIR}\">")
+endif()
+
+function(bijou_add_experiment name source)
+  add_executable(${name} ${source} ${ARGN})
+  target_link_libraries(${name} PRIVATE bijou::bijou bijou::experiment_kit)
+  if(TARGET bijou_flags)
+    target_link_libraries(${name} PRIVATE bijou_flags)
+  else()
+    if(NOT DEFINED BIJOU_NATIVE)
+      set(BIJOU_NATIVE ON)
+    endif()
+    target_compile_options(${name} PRIVATE $<$<CONFIG:Release>:-O3>
+                           $<$<AND:$<BOOL:${BIJOU_NATIVE}>,$<CXX_COMPILER_ID:GNU,Clang>>:-march=native>)
+  endif()
+endfunction()
