@@ -3,5 +3,8 @@
 #pragma once
 
 #include <bijou/dsl/dsl.hpp>
+#include <bijou/engine/blas.hpp>
 #include <bijou/engine/engine.hpp>
+#include <bijou/engine/nn/nn.hpp>
+#include <bijou/engine/optim/optim.hpp>
 #include <bijou/flows/flows.hpp>

@@ -103,6 +103,10 @@ struct ChainKernel {
     Source source;
     ConditionSource condition;  // NoCondition when unconditional
     std::size_t dim;
+    // The blocks' parameters, listed as sources although the inner programs read them: the outer graph
+    // then knows that the chain needs a backward pass even when its input does not (and
+    // Program::parameters() finds them).
+    std::vector<Param<T>> parameters;
 
     Shape shape() const
     {
@@ -156,6 +160,7 @@ struct ChainKernel {
     {
         source.for_each_source(f);
         if constexpr (Conditional) condition.for_each_source(f);
+        for (const auto& p : parameters) f(p.node());
     }
 
 private:
@@ -254,7 +259,7 @@ private:
         }();
         auto state = std::make_shared<detail::ChainState<Inverse, Block, Conditional>>(blocks_, condition_dim_);
         auto y = make_var(detail::ChainKernel<Inverse, Block, Conditional, decltype(source), decltype(condition)>{
-            state, source, condition, dim()});
+            state, source, condition, dim(), parameters()});
         auto log_det = make_var(detail::ChainLogDetKernel<typename decltype(state)::element_type, decltype(y)>{state, y});
         return Transformed{y, log_det};
     }

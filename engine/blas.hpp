@@ -25,3 +25,10 @@ inline void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::
 }
 
 }  // namespace bijou::detail
+
+// OpenBLAS's own thread count (its cblas.h declares these). One thread makes a training step allocation
+// free (docs/decisions.md #7); more pay off only for large matrices.
+namespace bijou {
+inline void set_blas_threads(int threads) { openblas_set_num_threads(threads < 1 ? 1 : threads); }
+inline int blas_threads() { return openblas_get_num_threads(); }
+}  // namespace bijou

@@ -100,6 +100,27 @@ TEST_CASE("repeat(n, spec) inside conditional: gradients reach the condition and
     CHECK(report.worst_error < testing::gradient_tolerance);
 }
 
+TEST_CASE("repeat(n, spec): parameters get gradients when the input does not ask for one")
+{
+    // Regression: the chain kernel once hid its parameters from the outer graph, which then skipped the
+    // backward pass whenever the data input had no gradient (as in training), so nothing learned.
+    dsl::BuildContext context;
+    auto block = dsl::repeat(2, step).build<double>(4, context);
+    randomise(block, 5);
+    Input<double> x(4, "x");
+    auto [y, log_det] = block.forward(x, dsl::NoCondition{});
+    Program nll(0.5 * sum(square(y)) - sum(log_det));
+    CHECK(nll.parameters().size() == block.parameters().size());
+    nll.bind(3);
+    x.set(testing::normal_batch(3, 4, 1));
+    nll.forward();
+    nll.backward();
+    double norm = 0;
+    for (const auto& p : block.parameters())
+        for (auto g : p.grad()) norm += g * g;
+    CHECK(norm > 0);
+}
+
 TEST_CASE("repeat(n, spec): n = 0 and a missing condition are reported")
 {
     dsl::BuildContext context;
