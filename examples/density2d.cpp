@@ -46,7 +46,7 @@ namespace {
 
 struct Settings {
     std::string data, flow;
-    std::size_t blocks, hidden, batch, steps, train_size, seed;
+    std::size_t blocks, hidden, batch, steps, train_size, seed, eval_every;
     double lr;
 };
 
@@ -88,6 +88,7 @@ double median_seconds(int repeats, F&& f)
 template <class Flow>
 int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const std::string& resume)
 {
+    std::filesystem::create_directories(out);
     std::mt19937_64 data_rng(s.seed), test_rng(s.seed + 1'000'003), sample_rng(s.seed + 7);
     const Tensor<T> train = to_float(examples::toy_data::generate(s.data, s.train_size, data_rng));
     const Tensor<T> test = to_float(examples::toy_data::generate(s.data, 20000, test_rng));
@@ -101,6 +102,13 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
                                    .config = "density2d " + s.data + " " + s.flow + " blocks " +
                                              std::to_string(s.blocks) + " hidden " + std::to_string(s.hidden)};
     const auto warmup = std::int64_t(s.steps / 50);
+    // How the test NLL falls with training: DIR/test_curve.csv, every --eval-every steps.
+    examples::CsvLog curve(out / "test_curve.csv", "step,test_nll_nats", resume.empty() ? examples::CsvLog::Mode::truncate
+                                                                                       : examples::CsvLog::Mode::append);
+    auto evaluate_test = [&](std::int64_t step, double, double) {
+        if (s.eval_every > 0 && step % std::int64_t(s.eval_every) == 0) curve.row(step, mean_nll(flow.log_prob(test)));
+        return true;
+    };
     const auto report = training.fit(
         flow, train,
         FitOptions<T>{.batch_size = s.batch,
@@ -109,7 +117,8 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
                       .schedule = CosineDecay{.base = s.lr, .min_lr = s.lr / 100, .total_steps = std::int64_t(s.steps),
                                               .warmup_steps = warmup},
                       .max_grad_norm = 10,
-                      .seed = s.seed});
+                      .seed = s.seed,
+                      .on_step = evaluate_test});
 
     // Evaluation.
     const double test_nll = mean_nll(flow.log_prob(test));
@@ -178,6 +187,7 @@ int main(int argc, char** argv)
     s.lr = cli.option<double>("lr", 1e-3, "peak learning rate (cosine decay to lr/100)");
     s.seed = cli.option<std::size_t>("seed", 0, "seed of the data, the initial parameters and the shuffles");
     s.train_size = cli.option<std::size_t>("train-size", 100000, "training points");
+    s.eval_every = cli.option<std::size_t>("eval-every", 500, "test NLL every this many steps (test_curve.csv); 0 = off");
     const int threads = cli.option<int>("threads", 1, "BLAS threads");
     const std::string out = cli.option<std::string>("out", "out/density2d", "output directory");
     const std::string resume = cli.option<std::string>("resume", "", "checkpoint to continue from");
