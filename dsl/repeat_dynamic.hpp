@@ -137,7 +137,10 @@ struct ChainKernel {
             const Tensor<T>& value = program.template value<0>();
             Tensor<T>& next = k + 1 < n ? s.inputs[k + 1].value() : out.value;
             std::copy(value.begin(), value.end(), next.begin());
-            s.log_det += program.template value<1>();
+            // A plain loop: xtensor's `+=` evaluates into a temporary (it cannot rule out aliasing),
+            // a heap allocation per block per pass.
+            const Tensor<T>& block_log_det = program.template value<1>();
+            for (std::size_t r = 0; r < rows; ++r) s.log_det(r, 0) += block_log_det(r, 0);
         }
     }
 

@@ -11,11 +11,12 @@
 //   fit(cinn, train_x, train_c, {...});   // a flow with loss_program(x, c): conditions row-matched to x
 //
 // One step: copy the next minibatch into the bound program's input (rows taken through a per-epoch
-// shuffled index permutation), forward, backward, optionally clip the global gradient norm, set the
-// scheduled learning rate, take the optimizer step. An epoch is n / batch_size whole minibatches; the
-// n % batch_size rows left over are skipped for that epoch (a different few each time), so every step
-// has the same batch size and the program is bound once. Step k = 1, 2, ... is the k-th update; the
-// loss reported for it is the minibatch loss its gradient came from, its rate schedule(k - 1).
+// shuffled index permutation), let the optional transform_batch hook edit it, forward, backward,
+// optionally clip the global gradient norm, set the scheduled learning rate, take the optimizer step.
+// An epoch is n / batch_size whole minibatches; the n % batch_size rows left over are skipped for that
+// epoch (a different few each time), so every step has the same batch size and the program is bound
+// once. Step k = 1, 2, ... is the k-th update; the loss reported for it is the minibatch loss its gradient
+// came from, its rate schedule(k - 1).
 //
 // Validation (optional): the mean NLL over the whole validation set before training (step 0), every
 // validate_every steps and after the last step. With patience > 0, training stops after that many
@@ -92,6 +93,15 @@ struct FitOptions {
     // step start_step + 1 on the same minibatch sequence, rates and bias correction as the original run,
     // so the loss curve continues exactly. (Early stopping restarts its patience count.)
     std::int64_t start_step = 0;
+
+    // A per-step edit of the training minibatch, for data augmentation and dequantisation:
+    // transform_batch(batch, k) is called before update k with the batch_size x dim rows just copied into
+    // the training program's input, and may change their values in place (not the tensor's shape or
+    // storage, which the program reads; a conditional flow's conditions are not passed). Seed its
+    // randomness by k, not with a generator carried across calls, and a resumed run sees the same
+    // batches as the uninterrupted one. It must not allocate if the step is to stay allocation-free.
+    // Validation data is not transformed: pass it in its final form.
+    std::function<void(Tensor<T>& batch, std::int64_t step)> transform_batch = {};
 
     // Validation: the held-out data (and its conditions, for a conditional flow), read in place.
     const Tensor<T>* validation = nullptr;
@@ -348,6 +358,7 @@ FitReport run_fit(const std::vector<Param<T>>& params, Columns<T, K> train, std:
         if (batch_in_epoch == batches_per_epoch) shuffle_epoch();
         train.gather(inputs, order.data() + batch_in_epoch * batch, batch);
         ++batch_in_epoch;
+        if (options.transform_batch) options.transform_batch(inputs[0].value(), step);
 
         program.forward();
         const double loss = double(program.value()(0, 0));

@@ -78,18 +78,24 @@ auto inverse_program(const Block& block, const Input<T>& z, const C& c)
 }
 
 // A program over one input, bound lazily to the batch size of the data it is given.
+// The Flow's programs share their inputs (x is read by log_prob and forward, c by all three), and binding
+// one program resizes the shared inputs to its batch. So a program is rebound not only when the batch
+// size changes but also when another program has left a shared input at another size since.
 template <class Program>
 struct BoundProgram {
     Program program;
     void run(const auto& input, const auto& data)
     {
-        if (program.batch() != data.shape()[0]) program.bind(data.shape()[0]);
+        const std::size_t rows = data.shape()[0];
+        if (program.batch() != rows || input.value().shape()[0] != rows) program.bind(rows);
         input.set(data);
         program.forward();
     }
     void run(const auto& input, const auto& data, const auto& condition, const auto& condition_data)
     {
-        if (program.batch() != data.shape()[0]) program.bind(data.shape()[0]);
+        const std::size_t rows = data.shape()[0];
+        if (program.batch() != rows || input.value().shape()[0] != rows || condition.value().shape()[0] != rows)
+            program.bind(rows);
         input.set(data);
         condition.set(condition_data);
         program.forward();

@@ -46,7 +46,7 @@ TEMPLATE_TEST_CASE("flow: log_prob is the base log-density of f(x) plus the log-
     for (auto v : samples) CHECK(std::isfinite(double(v)));
 }
 
-TEST_CASE("flow: save then load restores the density exactly; a file for another flow is refused")
+TEST_CASE("flow: save then load restores the density exactly and a file for another flow is refused")
 {
     auto flow = small_flow<double>();
     const Tensor<double> x = Tensor<double>{{0.5, -1.0, 2.0}, {0.0, 0.0, 0.0}};

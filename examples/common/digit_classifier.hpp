@@ -1,0 +1,281 @@
+// An MLP classifier for the 8x8 digits, with its training loop: the "separately trained classifier" of
+// the cINN experiments (class consistency of generated digits, the representation phi(x) whose
+// invariances are recovered, adversarial examples).
+//
+//   auto classifier = train_digit_classifier<float>(train.images, train.labels, {.steps = 3000});
+//   double acc = classifier.accuracy(test.images, test.labels);        // fraction correct
+//   std::vector<int> digit = classifier.predict(images);                // argmax of the logits
+//   Tensor<float> phi = classifier.evaluate_phi(images);                // n x representation_width()
+//   Tensor<float> logits = classifier.evaluate_logits(images);          // n x 10
+//
+//   // Inside an engine program (e.g. an FGSM attack, with Input{.requires_grad = true}):
+//   Input<float> x(64, "x", {.requires_grad = true});
+//   Input<float> y(10, "labels");                                       // one_hot<float>(labels)
+//   auto [phi_x, logits_x] = classifier.outputs(x);                     // phi: a Var, logits: lazy
+//   Program attack(cross_entropy(logits_x, y));                         // mean over the batch
+//
+// Images are on the data's own scale, pixel values 0..16 (Digits::images, or generated samples mapped
+// back to it); the network divides by 16 itself, so every caller uses one convention.
+//
+// Model.     x / 16 -> Linear(64, H) -> relu -> Linear(H, R) -> relu = phi(x) -> Linear(R, 10) = logits.
+//            phi(x), the last hidden layer (R = representation_width, 32 by default), is the
+//            representation the invariances method conditions on.
+// Loss.      Softmax cross-entropy, mean over the batch: logsumexp(l) - l[label].
+// Training.  AdamW (decoupled weight decay), learning rate cosine-decayed to lr/100, minibatches drawn
+//            without replacement from a reshuffled training set each epoch (random.hpp: a seed gives
+//            the same run with any standard library). Gaussian pixel noise (input_noise, standard
+//            deviation 0.5 on the 0..16 scale by default) as augmentation, so that the classifier is not
+//            thrown by the continuous, slightly noisy pixels a generative model produces. Buffers are
+//            allocated once; a step allocates nothing.
+// Reported.  DigitClassifierReport: the last minibatch loss and the training-set accuracy.
+// Measured.  Default options on the 1437 training images of train_test_split(load_digits(), 0): training
+//            accuracy 1.000, test accuracy 0.97-0.98 over the seeds tried, a few seconds on one core (float).
+//
+// The parameters are ordinary engine Params (parameters()): freeze them with set_trainable(false) when
+// the classifier is part of a larger program that trains something else.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <numeric>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <bijou/engine/engine.hpp>
+#include <bijou/engine/nn/nn.hpp>
+#include <bijou/engine/optim/optim.hpp>
+#include <bijou/examples/common/digits_data.hpp>
+#include <bijou/examples/common/random.hpp>
+
+namespace bijou::examples {
+
+struct DigitClassifierOptions {
+    std::size_t hidden_width = 128;         // first hidden layer
+    std::size_t representation_width = 32;  // phi(x), the second hidden layer
+    std::size_t steps = 3000;
+    std::size_t batch_size = 128;
+    double lr = 3e-3;  // cosine-decayed to lr / 100
+    double weight_decay = 1e-4;
+    double input_noise = 0.5;  // standard deviation of Gaussian pixel noise while training (0..16 scale)
+    std::uint64_t seed = 1;    // weights, minibatch order and noise
+};
+
+struct DigitClassifierReport {
+    double final_batch_loss = 0;  // cross-entropy of the last minibatch, nats
+    double train_accuracy = 0;    // on the clean training images after training
+};
+
+// One-hot rows: n x 10, row i has a 1 at column labels[i].
+template <class T>
+Tensor<T> one_hot(const std::vector<int>& labels, std::size_t classes = Digits::classes)
+{
+    Tensor<T> y = xt::zeros<T>({labels.size(), classes});
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+        if (labels[i] < 0 || std::size_t(labels[i]) >= classes)
+            throw_shape_error("one_hot", "label ", labels[i], " at row ", i, " is outside 0..", classes - 1);
+        y(i, std::size_t(labels[i])) = T(1);
+    }
+    return y;
+}
+
+// Softmax cross-entropy averaged over the batch: mean_i [logsumexp_k l_ik - sum_k y_ik l_ik], with y
+// one-hot (or any rows of class probabilities). d/dl = (softmax(l) - y) / B.
+template <Expr Logits, Expr Targets>
+auto cross_entropy(const Logits& logits, const Targets& targets)
+{
+    auto shared = let(logits);  // read twice: by the logsumexp and by the target term
+    return mean(logsumexp(shared, 1) - sum(shared * targets, 1));
+}
+
+template <class T>
+class DigitClassifier {
+public:
+    using value_type = T;
+
+    // Randomly initialised (Kaiming-uniform weights, zero biases), untrained.
+    explicit DigitClassifier(const DigitClassifierOptions& options = {})
+        : DigitClassifier(options, std::mt19937_64(options.seed))
+    {
+    }
+
+    // phi(x) and the logits for a batch x (B x 64, pixels 0..16). phi is a bound Var (read by the logits
+    // layer and by the caller); the logits are a lazy expression, to be fused by whoever reads them.
+    template <Expr E>
+    auto outputs(const E& x) const
+    {
+        if constexpr (requires { x.cols(); }) {
+            if (x.cols() != Digits::pixels)
+                throw_shape_error("DigitClassifier", "expects images of ", Digits::pixels, " pixels, got an input '",
+                                  x.name(), "' with ", x.cols(), " columns");
+        }
+        auto first = let(relu(input_layer_(x * T(1 / Digits::max_value))));
+        auto phi = let(relu(representation_layer_(first)));
+        auto logits = output_layer_(phi);
+        return std::pair{phi, logits};
+    }
+    template <Expr E>
+    auto phi(const E& x) const
+    {
+        return outputs(x).first;
+    }
+    template <Expr E>
+    auto logits(const E& x) const
+    {
+        return outputs(x).second;
+    }
+
+    // The same on a data set (rows of 64 pixels, 0..16, any value type), evaluated in one program.
+    template <class U>
+    Tensor<T> evaluate_phi(const Tensor<U>& images) const
+    {
+        return evaluate(images, [&](const Input<T>& x) { return phi(x); });
+    }
+    template <class U>
+    Tensor<T> evaluate_logits(const Tensor<U>& images) const
+    {
+        return evaluate(images, [&](const Input<T>& x) { return logits(x); });
+    }
+
+    // The most likely class of each image.
+    template <class U>
+    std::vector<int> predict(const Tensor<U>& images) const
+    {
+        const Tensor<T> l = evaluate_logits(images);
+        std::vector<int> classes(l.shape()[0]);
+        for (std::size_t i = 0; i < classes.size(); ++i) {
+            std::size_t best = 0;
+            for (std::size_t k = 1; k < l.shape()[1]; ++k)
+                if (l(i, k) > l(i, best)) best = k;
+            classes[i] = int(best);
+        }
+        return classes;
+    }
+
+    // Fraction of images whose predicted class is the given label.
+    template <class U>
+    double accuracy(const Tensor<U>& images, const std::vector<int>& labels) const
+    {
+        if (images.shape()[0] != labels.size())
+            throw_shape_error("DigitClassifier::accuracy", images.shape()[0], " images but ", labels.size(),
+                              " labels");
+        if (labels.empty()) return 0;
+        const std::vector<int> predicted = predict(images);
+        std::size_t correct = 0;
+        for (std::size_t i = 0; i < labels.size(); ++i) correct += predicted[i] == labels[i];
+        return double(correct) / double(labels.size());
+    }
+
+    std::size_t representation_width() const { return representation_layer_.out_features(); }
+    const DigitClassifierOptions& options() const { return options_; }
+
+    std::vector<Param<T>> parameters() const
+    {
+        return {input_layer_.weight,          input_layer_.bias, representation_layer_.weight,
+                representation_layer_.bias, output_layer_.weight, output_layer_.bias};
+    }
+
+private:
+    DigitClassifier(const DigitClassifierOptions& options, std::mt19937_64&& rng)
+        : options_(options),
+          input_layer_(Digits::pixels, options.hidden_width, rng, {.name = "classifier.0"}),
+          representation_layer_(options.hidden_width, options.representation_width, rng, {.name = "classifier.1"}),
+          output_layer_(options.representation_width, Digits::classes, rng, {.name = "classifier.2"})
+    {
+    }
+
+    template <class U, class Build>
+    Tensor<T> evaluate(const Tensor<U>& images, Build&& build) const
+    {
+        if (images.shape()[1] != Digits::pixels)
+            throw_shape_error("DigitClassifier", "expects images of ", Digits::pixels, " pixels, got ",
+                              images.shape()[0], " x ", images.shape()[1]);
+        if (images.shape()[0] == 0) return Tensor<T>::from_shape({0, 0});
+        Input<T> x(Digits::pixels, "classifier.images");
+        Program program(build(x));
+        program.bind(images.shape()[0]);
+        x.set(xt::cast<T>(images));
+        program.forward();
+        return program.value();
+    }
+
+    DigitClassifierOptions options_;
+    Linear<T> input_layer_;
+    Linear<T> representation_layer_;
+    Linear<T> output_layer_;
+};
+
+// Trains classifier on (images, labels) as described at the top of this file.
+template <class T, class U>
+DigitClassifierReport train_digit_classifier(DigitClassifier<T>& classifier, const Tensor<U>& images,
+                                             const std::vector<int>& labels)
+{
+    const DigitClassifierOptions& options = classifier.options();
+    const std::size_t n = images.shape()[0];
+    if (images.shape()[1] != Digits::pixels || labels.size() != n || n == 0)
+        throw_shape_error("train_digit_classifier", "needs n x ", Digits::pixels, " images and n labels, got ",
+                          images.shape()[0], " x ", images.shape()[1], " images and ", labels.size(), " labels");
+    if (options.steps == 0 || options.batch_size == 0)
+        throw_usage_error("train_digit_classifier", "steps and batch_size must be positive");
+
+    const std::size_t batch = std::min(options.batch_size, n);
+    Input<T> x(Digits::pixels, "classifier.batch"), y(Digits::classes, "classifier.labels");
+    Program program(cross_entropy(classifier.logits(x), y));
+    program.bind(batch);
+
+    const Tensor<T> targets = one_hot<T>(labels);
+    AdamW<T> optimizer(classifier.parameters(), {.lr = options.lr, .weight_decay = options.weight_decay});
+    const CosineDecay schedule{.base = options.lr,
+                               .min_lr = options.lr / 100,
+                               .total_steps = std::int64_t(std::max<std::size_t>(options.steps, 2))};
+
+    // seed + 1: the weights were drawn from seed; the batches and the noise get their own stream.
+    std::mt19937_64 rng(options.seed + 1);
+    std::vector<std::size_t> order(n);
+    std::iota(order.begin(), order.end(), std::size_t(0));
+    std::size_t next = n;  // shuffle on first use
+    Tensor<T> batch_x = Tensor<T>::from_shape({batch, Digits::pixels});
+    Tensor<T> batch_y = Tensor<T>::from_shape({batch, Digits::classes});
+
+    DigitClassifierReport report;
+    for (std::size_t step = 0; step < options.steps; ++step) {
+        for (std::size_t r = 0; r < batch; ++r) {
+            if (next == n) {
+                random::shuffle(order, rng);
+                next = 0;
+            }
+            const std::size_t i = order[next++];
+            for (std::size_t c = 0; c < Digits::pixels; ++c) {
+                const double noise = options.input_noise > 0 ? options.input_noise * random::normal(rng) : 0.0;
+                batch_x(r, c) = T(double(images(i, c)) + noise);
+            }
+            for (std::size_t c = 0; c < Digits::classes; ++c) batch_y(r, c) = targets(i, c);
+        }
+        x.set(batch_x);
+        y.set(batch_y);
+        program.forward();
+        program.backward();
+        optimizer.set_lr(schedule(optimizer.steps()));
+        optimizer.step();
+        report.final_batch_loss = double(program.value()(0, 0));
+    }
+    report.train_accuracy = classifier.accuracy(images, labels);
+    return report;
+}
+
+// A new classifier (options.seed draws its weights), trained on (images, labels).
+template <class T, class U>
+DigitClassifier<T> train_digit_classifier(const Tensor<U>& images, const std::vector<int>& labels,
+                                          const DigitClassifierOptions& options = {},
+                                          DigitClassifierReport* report = nullptr)
+{
+    DigitClassifier<T> classifier(options);
+    const DigitClassifierReport r = train_digit_classifier(classifier, images, labels);
+    if (report != nullptr) *report = r;
+    return classifier;
+}
+
+}  // namespace bijou::examples

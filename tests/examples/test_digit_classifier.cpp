@@ -1,0 +1,116 @@
+// The digits classifier of the cINN experiments: the cross-entropy's value and gradients (parameters and
+// input pixels, against finite differences), the accuracy it reaches on held-out digits, the shapes of
+// phi(x) and the logits, reproducibility from a seed, and the errors for malformed data.
+#include <bijou/examples/common/digit_classifier.hpp>
+#include <bijou/examples/common/digits_data.hpp>
+
+#include <cmath>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "support/gradcheck.hpp"
+
+using namespace bijou;
+using namespace bijou::examples;
+
+namespace {
+
+Tensor<double> random_images(std::size_t n, unsigned seed)
+{
+    std::mt19937_64 rng(seed);
+    Tensor<double> images = Tensor<double>::from_shape({n, Digits::pixels});
+    for (auto& v : images) v = 16 * random::uniform(rng);
+    return images;
+}
+
+const DigitClassifierOptions small{.hidden_width = 8, .representation_width = 4, .seed = 3};
+
+}  // namespace
+
+TEST_CASE("cross_entropy is the mean of logsumexp minus the target logit")
+{
+    Input<double> logits(3, "logits"), targets(3, "targets");
+    Program program(cross_entropy(logits, targets));
+    program.bind(2);
+    logits.set(Tensor<double>{{1, 2, 3}, {0, 0, 0}});
+    targets.set(Tensor<double>{{0, 0, 1}, {1, 0, 0}});
+    program.forward();
+    const double first = std::log(std::exp(1.0) + std::exp(2.0) + std::exp(3.0)) - 3;
+    const double second = std::log(3.0);
+    CHECK(program.value()(0, 0) == Approx((first + second) / 2).epsilon(1e-12));
+}
+
+TEST_CASE("classifier loss gradients match finite differences for weights and input pixels")
+{
+    DigitClassifier<double> classifier(small);
+    Input<double> x(Digits::pixels, "x", {.requires_grad = true}), y(Digits::classes, "y");
+    Program program(cross_entropy(classifier.logits(x), y));
+    program.bind(5);
+    x.set(random_images(5, 11));
+    y.set(one_hot<double>({0, 3, 9, 3, 7}));
+
+    std::vector<testing::GradientTarget> targets{testing::target(x)};
+    for (const auto& p : classifier.parameters()) targets.push_back(testing::target(p));
+    const auto report = testing::check_gradients(program, targets, {.step = 1e-6});
+    INFO(report.worst_where << ": analytic " << report.analytic << ", numeric " << report.numeric);
+    CHECK(report.worst_error < 1e-6);
+}
+
+TEST_CASE("phi gradients match finite differences")
+{
+    DigitClassifier<double> classifier(small);
+    Input<double> x(Digits::pixels, "x", {.requires_grad = true});
+    auto [phi, logits] = classifier.outputs(x);
+    Program program(phi, logits);
+    program.bind(3);
+    x.set(random_images(3, 12));
+    const auto report = testing::check_gradients(program, {testing::target(x)}, {.step = 1e-6});
+    INFO(report.worst_where);
+    CHECK(report.worst_error < 1e-6);
+}
+
+TEST_CASE("a trained classifier recognises held-out digits")
+{
+    const auto [train, test] = train_test_split(load_digits(), 0);
+    DigitClassifierReport report;
+    const auto classifier =
+        train_digit_classifier<float>(train.images, train.labels, {.steps = 1500, .seed = 1}, &report);
+    const double test_accuracy = classifier.accuracy(test.images, test.labels);
+    INFO("train accuracy " << report.train_accuracy << ", test accuracy " << test_accuracy << ", last loss "
+                           << report.final_batch_loss);
+    CHECK(report.train_accuracy > 0.99);
+    CHECK(test_accuracy > 0.95);
+
+    const Tensor<float> phi = classifier.evaluate_phi(test.images);
+    const Tensor<float> logits = classifier.evaluate_logits(test.images);
+    CHECK(phi.shape()[0] == test.images.shape()[0]);
+    CHECK(phi.shape()[1] == classifier.representation_width());
+    CHECK(logits.shape()[1] == Digits::classes);
+    CHECK(*std::min_element(phi.begin(), phi.end()) >= 0);  // a relu layer
+}
+
+TEST_CASE("the same seed trains the same classifier")
+{
+    const Tensor<double> images = random_images(40, 5);
+    std::vector<int> labels(40);
+    for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = int(i % 10);
+    const DigitClassifierOptions options{.hidden_width = 16, .representation_width = 8, .steps = 20, .batch_size = 16};
+    const auto a = train_digit_classifier<float>(images, labels, options);
+    const auto b = train_digit_classifier<float>(images, labels, options);
+    const Tensor<float> la = a.evaluate_logits(images), lb = b.evaluate_logits(images);
+    CHECK(std::equal(la.begin(), la.end(), lb.begin()));
+}
+
+TEST_CASE("malformed images and labels are reported with their shapes")
+{
+    DigitClassifier<float> classifier(small);
+    const Tensor<double> narrow = xt::zeros<double>({std::size_t(4), std::size_t(63)});
+    CHECK_THROWS_WITH(classifier.predict(narrow), Catch::Contains("64 pixels") && Catch::Contains("4 x 63"));
+    CHECK_THROWS_AS(classifier.accuracy(random_images(4, 1), {1, 2, 3}), shape_error);
+    CHECK_THROWS_WITH(train_digit_classifier(classifier, random_images(4, 1), std::vector<int>{1, 2, 3}),
+                      Catch::Contains("train_digit_classifier") && Catch::Contains("3 labels"));
+    CHECK_THROWS_WITH(one_hot<float>({1, 10}), Catch::Contains("label 10"));
+    Input<float> wrong(32, "wrong");
+    CHECK_THROWS_WITH(classifier.logits(wrong), Catch::Contains("'wrong' with 32 columns"));
+}
