@@ -67,7 +67,7 @@ TEST_CASE("conditional flow: a condition of the wrong width names both shapes")
                         Catch::Contains("condition_dim 0"));
 }
 
-TEST_CASE("conditional flow: NLL gradients reach couplings, the condition net and the condition")
+TEST_CASE("conditional flow: NLL gradients reach couplings the condition net and the condition")
 {
     dsl::BuildContext context;
     auto block = dsl::conditional(dsl::seq(flows::glow_coupling(smooth), dsl::reverse()), 2,

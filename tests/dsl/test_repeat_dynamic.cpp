@@ -36,7 +36,7 @@ auto loss_program(const Block& block, const Input<double>& x, const Input<double
 }
 }  // namespace
 
-TEST_CASE("repeat(n, spec) matches repeat<N>(spec) in values and gradients")
+TEST_CASE("repeat(n spec) matches repeat<N>(spec) in values and gradients")
 {
     dsl::BuildContext a, b;
     auto dynamic = dsl::repeat(3, step).build<double>(4, a);
@@ -81,7 +81,7 @@ TEST_CASE("repeat(n, spec) matches repeat<N>(spec) in values and gradients")
     CHECK(report.worst_error < testing::gradient_tolerance);
 }
 
-TEST_CASE("repeat(n, spec) inside conditional: gradients reach the condition and the condition net")
+TEST_CASE("repeat(n spec) inside conditional: gradients reach the condition and the condition net")
 {
     dsl::BuildContext context;
     auto block = dsl::conditional(dsl::repeat(2, step), 3, dsl::condition_net(hidden(5), 2, MLPOptions<activation::tanh>{}))
@@ -100,7 +100,7 @@ TEST_CASE("repeat(n, spec) inside conditional: gradients reach the condition and
     CHECK(report.worst_error < testing::gradient_tolerance);
 }
 
-TEST_CASE("repeat(n, spec): parameters get gradients when the input does not ask for one")
+TEST_CASE("repeat(n spec): parameters get gradients when the input does not ask for one")
 {
     // Regression: the chain kernel once hid its parameters from the outer graph, which then skipped the
     // backward pass whenever the data input had no gradient (as in training), so nothing learned.
@@ -121,7 +121,7 @@ TEST_CASE("repeat(n, spec): parameters get gradients when the input does not ask
     CHECK(norm > 0);
 }
 
-TEST_CASE("repeat(n, spec): n = 0 and a missing condition are reported")
+TEST_CASE("repeat(n spec): n = 0 and a missing condition are reported")
 {
     dsl::BuildContext context;
     REQUIRE_THROWS_WITH(dsl::repeat(0, step).build<double>(4, context), Catch::Contains("n = 0"));

@@ -31,7 +31,7 @@ void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::fre
 
 using namespace bijou;
 
-TEST_CASE("repeat(n, spec): a training step allocates nothing after the first")
+TEST_CASE("repeat(n spec): a training step allocates nothing after the first")
 {
     auto flow = make_flow<double>(4, dsl::repeat(3, flows::realnvp_coupling(dsl::conditioner(hidden(8)))), 1);
     Input<double> x(4, "x");

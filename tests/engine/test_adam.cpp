@@ -69,7 +69,7 @@ TEST_CASE("Adam's first steps match the bias-corrected update computed by hand")
     CHECK(adam.steps() == 3);
 }
 
-TEST_CASE("Adam matches a scalar reference on a parameter wider than a SIMD batch, with L2 decay")
+TEST_CASE("Adam matches a scalar reference on a parameter wider than a SIMD batch with L2 decay")
 {
     const std::size_t rows = 2, cols = 13;  // 26 elements: full batches and a scalar tail
     Tensor<double> init = Tensor<double>::from_shape({rows, cols});
@@ -100,7 +100,7 @@ TEST_CASE("Adam matches a scalar reference on a parameter wider than a SIMD batc
     }
 }
 
-TEST_CASE("AdamW decays theta outside the moments, Adam's L2 decay goes through them")
+TEST_CASE("AdamW decays theta outside the moments Adam's L2 decay goes through them")
 {
     // With a zero gradient, Adam + L2 sees g' = wd * theta, normalises it and steps by about lr whatever
     // theta's scale; AdamW's moments stay zero and theta shrinks by the factor 1 - lr * wd.
@@ -144,7 +144,7 @@ TEST_CASE("AdamW defaults to weight decay 0.01 and is Adam with decoupled_weight
     CHECK(as_adam.steps() == 3);
 }
 
-TEST_CASE("Adam leaves a frozen parameter's value, gradient and moments alone")
+TEST_CASE("Adam leaves a frozen parameter's value gradient and moments alone")
 {
     auto live = scalar_param(1.0);
     auto frozen = scalar_param(2.0);

@@ -200,7 +200,7 @@ struct BlasThreads {
     ~BlasThreads() { openblas_set_num_threads(saved); }
 };
 
-TEMPLATE_TEST_CASE("a training step (feed, forward, backward, Adam step) allocates nothing", "", float, double)
+TEMPLATE_TEST_CASE("a training step (feed forward backward Adam step) allocates nothing", "", float, double)
 {
     using T = TestType;
     constexpr std::size_t batch = 128, in = 32, width = 64, out = 64, batches = 4;

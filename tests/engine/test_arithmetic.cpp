@@ -76,17 +76,17 @@ void check_constants(Op op, double low, double high)
 
 }  // namespace
 
-TEST_CASE("add broadcasts rows, columns and scalars") { check_broadcasting(add, -2, 2); }
-TEST_CASE("subtract broadcasts rows, columns and scalars") { check_broadcasting(subtract, -2, 2); }
-TEST_CASE("multiply broadcasts rows, columns and scalars") { check_broadcasting(multiply, -2, 2); }
-TEST_CASE("divide broadcasts rows, columns and scalars") { check_broadcasting(divide, 0.5, 2); }
+TEST_CASE("add broadcasts rows columns and scalars") { check_broadcasting(add, -2, 2); }
+TEST_CASE("subtract broadcasts rows columns and scalars") { check_broadcasting(subtract, -2, 2); }
+TEST_CASE("multiply broadcasts rows columns and scalars") { check_broadcasting(multiply, -2, 2); }
+TEST_CASE("divide broadcasts rows columns and scalars") { check_broadcasting(divide, 0.5, 2); }
 
 TEST_CASE("add with a constant on either side") { check_constants(add, -2, 2); }
 TEST_CASE("subtract with a constant on either side") { check_constants(subtract, -2, 2); }
 TEST_CASE("multiply with a constant on either side") { check_constants(multiply, -2, 2); }
 TEST_CASE("divide with a constant on either side") { check_constants(divide, 0.5, 2); }
 
-TEST_CASE("a fused expression mixing every broadcast, negation and unary ops")
+TEST_CASE("a fused expression mixing every broadcast negation and unary ops")
 {
     std::mt19937 rng(33);
     const std::size_t batch = 6, width = 19;

@@ -6,7 +6,7 @@
 
 using namespace bijou;
 
-TEST_CASE("sum_columns_like: a row, a constant and a full operand give one sum per row")
+TEST_CASE("sum_columns_like: a row a constant and a full operand give one sum per row")
 {
     Input<double> x(3, "x");
     Param<double> s(Tensor<double>{{0.5, -1, 2}}, "s");

@@ -75,7 +75,7 @@ TEST_CASE("clip_grad_norm returns a non-finite norm and leaves the gradients unc
     CHECK(f.b.grad()(0, 1) == 4.0);
 }
 
-TEST_CASE("clip_grad_norm over parameters wider than a SIMD batch matches a reference, in float too")
+TEST_CASE("clip_grad_norm over parameters wider than a SIMD batch matches a reference in float too")
 {
     Param<double> a(Shape{5, 7}, "a");
     Param<double> b(Shape{1, 19}, "b");
@@ -101,7 +101,7 @@ TEST_CASE("clip_grad_norm over parameters wider than a SIMD batch matches a refe
     CHECK(clip_grad_norm(std::vector{a, b}, 2.0) == Approx(2.0).epsilon(1e-14));
 }
 
-TEST_CASE("clip_grad_value clamps each element to [-limit, limit], NaN passing through")
+TEST_CASE("clip_grad_value clamps each element to (-limit limit) NaN passing through")
 {
     // 2 x 12 elements repeating the pattern, so both the SIMD batches and the scalar tail see each case.
     const double pattern[] = {-3, 0.5, 2, infinity, -infinity, not_a_number, -0.25, 1};

@@ -25,7 +25,7 @@ Tensor<double> repeat_rows(const Tensor<double>& row, std::size_t rows)
 
 }  // namespace
 
-TEST_CASE("concat of expressions, with a one-row operand broadcast over the batch")
+TEST_CASE("concat of expressions with a one-row operand broadcast over the batch")
 {
     std::mt19937 rng(61);
     Input<double> x(3, "x", {.requires_grad = true});
@@ -69,7 +69,7 @@ TEST_CASE("concat in float matches double")
     CHECK(xt::allclose(xt::cast<double>(programf.value()), program.value(), 1e-6, 1e-7));
 }
 
-TEST_CASE("slice takes a column range of an input, of an expression, and of a slice")
+TEST_CASE("slice takes a column range of an input of an expression and of a slice")
 {
     std::mt19937 rng(63);
     Input<double> x(20, "x", {.requires_grad = true});

@@ -50,7 +50,7 @@ TEST_CASE("a let value read by two kernels and an expression")
     CHECK_GRADIENTS(program, {testing::target(w)});
 }
 
-TEST_CASE("diamond graphs: two branches from one value, joined again")
+TEST_CASE("diamond graphs: two branches from one value joined again")
 {
     std::mt19937 rng(73);
     Input<double> x(4, "x", {.requires_grad = true});
@@ -68,7 +68,7 @@ TEST_CASE("diamond graphs: two branches from one value, joined again")
     CHECK_GRADIENTS(program, {testing::target(x), testing::target(w), testing::target(v1), testing::target(v2)});
 }
 
-TEST_CASE("a program whose second output consumes its first, in either order")
+TEST_CASE("a program whose second output consumes its first in either order")
 {
     std::mt19937 rng(74);
     Input<double> x(3, "x", {.requires_grad = true});

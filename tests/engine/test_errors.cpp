@@ -56,7 +56,7 @@ TEST_CASE("slices out of range")
     CHECK_THROWS_WITH(slice(slice(x, 0, 3), 1, 5), Contains("bijou: slice") && Contains("[1, 5)") && Contains("3 columns"));
 }
 
-TEST_CASE("Input::set with a wrong shape, or before the program is bound")
+TEST_CASE("Input::set with a wrong shape or before the program is bound")
 {
     Input<double> x(4, "x");
     Program program(exp(x));

@@ -30,7 +30,7 @@ bool same(const Tensor<double>& a, const Tensor<double>& b) { return a == b; }
 
 }  // namespace
 
-TEST_CASE("Linear computes x W + b, the bias broadcast over the batch")
+TEST_CASE("Linear computes x W + b the bias broadcast over the batch")
 {
     Linear<double> layer(Tensor<double>{{1.0, 2.0}, {0.5, -1.0}, {0.0, 3.0}}, Tensor<double>{{0.1, -0.2}}, "layer");
     Input<double> x(3, "x");
@@ -185,7 +185,7 @@ TEST_CASE("initialisation is deterministic in the seed and advances a shared gen
     CHECK(same(init::kaiming_uniform<double>({6, 5}, std::uint64_t(1)), a.weight.value()));
 }
 
-TEST_CASE("Linear reports bad sizes, naming itself and the shapes")
+TEST_CASE("Linear reports bad sizes naming itself and the shapes")
 {
     using Catch::Matchers::Contains;
     CHECK_SHAPE_ERROR(Linear<double>(0, 3), Contains("Linear") && Contains("0 -> 3"));

@@ -57,12 +57,12 @@ void check_variant_shapes()
 
 }  // namespace
 
-TEST_CASE("matmul(a, b)") { check_variant_shapes<false, false>(); }
-TEST_CASE("matmul(transposed(a), b)") { check_variant_shapes<true, false>(); }
-TEST_CASE("matmul(a, transposed(b))") { check_variant_shapes<false, true>(); }
-TEST_CASE("matmul(transposed(a), transposed(b))") { check_variant_shapes<true, true>(); }
+TEST_CASE("matmul(a b)") { check_variant_shapes<false, false>(); }
+TEST_CASE("matmul(transposed(a) b)") { check_variant_shapes<true, false>(); }
+TEST_CASE("matmul(a transposed(b))") { check_variant_shapes<false, true>(); }
+TEST_CASE("matmul(transposed(a) transposed(b))") { check_variant_shapes<true, true>(); }
 
-TEST_CASE("matmul of an input batch by a weight, at batch 1 and batch 7")
+TEST_CASE("matmul of an input batch by a weight at batch 1 and batch 7")
 {
     std::mt19937 rng(42);
     Input<double> x(6, "x", {.requires_grad = true});
@@ -97,7 +97,7 @@ TEST_CASE("matmul contracting the batch: transposed(x) times y")
     }
 }
 
-TEST_CASE("matmul reads column slices in place, as either operand, plain or transposed")
+TEST_CASE("matmul reads column slices in place as either operand plain or transposed")
 {
     std::mt19937 rng(44);
     const std::size_t batch = 5;
@@ -153,7 +153,7 @@ TEST_CASE("matmul of a value with itself gets both operands' contributions")
     CHECK_GRADIENTS(program, {testing::target(w), testing::target(x)});
 }
 
-TEST_CASE("matmul binds expression operands, and its result feeds expressions")
+TEST_CASE("matmul binds expression operands and its result feeds expressions")
 {
     std::mt19937 rng(46);
     Input<double> x(3, "x", {.requires_grad = true});

@@ -93,7 +93,7 @@ TEST_CASE("an MLP with no hidden layer is one Linear layer")
     CHECK(net.parameters().size() == 2);
 }
 
-TEST_CASE("MLP parameters: names, order, seeding")
+TEST_CASE("MLP parameters: names order seeding")
 {
     auto net = mlp<double>(3, hidden(8, 8, 8), 2, {.seed = 1, .name = "conditioner"});
     const auto params = net.parameters();
@@ -124,7 +124,7 @@ TEST_CASE("MLP parameters: names, order, seeding")
     CHECK(xt::amax(xt::abs(xavier.layers()[1].weight.value()))() <= init::xavier_bound(32, 4));
 }
 
-TEST_CASE("zero_last makes the initial output exactly zero, and the network still learns")
+TEST_CASE("zero_last makes the initial output exactly zero and the network still learns")
 {
     auto net = mlp<double>(3, hidden(16, 16), 4, {.zero_last = true, .seed = 3});
     CHECK(xt::all(xt::equal(net.layers()[2].weight.value(), 0.0)));
@@ -145,7 +145,7 @@ TEST_CASE("zero_last makes the initial output exactly zero, and the network stil
     CHECK(xt::all(xt::equal(net.layers()[0].weight.grad(), 0.0)));  // blocked by the zero weight, this step
 }
 
-TEST_CASE("an MLP called by two programs shares its parameters, and their gradients add")
+TEST_CASE("an MLP called by two programs shares its parameters and their gradients add")
 {
     // A coupling conditioner: read by the forward program on x and by the inverse program on z.
     auto net = mlp<double>(2, hidden(8, 8), 3, activation::elu{}, {.seed = 4});
@@ -206,7 +206,7 @@ TEST_CASE("a float MLP agrees with the double one")
     CHECK(xt::allclose(xt::cast<double>(pf.value()), pd.value(), 1e-4, 1e-5));
 }
 
-TEST_CASE("MLP reports bad sizes, naming the network and its widths")
+TEST_CASE("MLP reports bad sizes naming the network and its widths")
 {
     using Catch::Matchers::Contains;
     CHECK_SHAPE_ERROR(mlp<double>(3, hidden(8, 0), 2), Contains("MLP") && Contains("3 -> 8 -> 0 -> 2"));

@@ -27,7 +27,7 @@ TEST_CASE("StepDecay multiplies by factor every `every` steps")
                       Contains("bijou: StepDecay: every must be > 0, got 0"));
 }
 
-TEST_CASE("ExponentialDecay is base * gamma^step")
+TEST_CASE("ExponentialDecay is base times gamma^step")
 {
     const ExponentialDecay schedule{.base = 2.0, .gamma = 0.9};
     CHECK(schedule(0) == Approx(2.0));
@@ -36,7 +36,7 @@ TEST_CASE("ExponentialDecay is base * gamma^step")
     CHECK(schedule(100) == Approx(2.0 * std::pow(0.9, 100)));
 }
 
-TEST_CASE("CosineDecay warms up linearly, then follows half a cosine down to min_lr")
+TEST_CASE("CosineDecay warms up linearly then follows half a cosine down to min_lr")
 {
     const CosineDecay schedule{.base = 1.0, .min_lr = 0.1, .total_steps = 14, .warmup_steps = 4};
     // warm-up: base * (step + 1) / 4

@@ -15,7 +15,7 @@ void set_grad(const Param<double>& p, double g) { p.grad()(0, 0) = g; }
 double value(const Param<double>& p) { return p.value()(0, 0); }
 }  // namespace
 
-TEST_CASE("plain SGD steps theta <- theta - lr * g and zeroes the gradient")
+TEST_CASE("plain SGD steps theta <- theta - lr times g and zeroes the gradient")
 {
     Param<double> w(Tensor<double>{{1.0, -2.0}}, "w");
     Sgd<double> sgd({w}, {.lr = 0.1});
@@ -34,7 +34,7 @@ TEST_CASE("plain SGD steps theta <- theta - lr * g and zeroes the gradient")
     CHECK(sgd.steps() == 2);
 }
 
-TEST_CASE("SGD momentum keeps b <- mu * b + g and steps along b")
+TEST_CASE("SGD momentum keeps b <- mu times b + g and steps along b")
 {
     auto w = scalar_param(1.0);
     Sgd<double> sgd({w}, {.lr = 0.1, .momentum = 0.9});
@@ -54,7 +54,7 @@ TEST_CASE("SGD momentum keeps b <- mu * b + g and steps along b")
     CHECK(value(w) == Approx(0.8695).epsilon(1e-14));
 }
 
-TEST_CASE("Nesterov SGD steps along g + mu * b")
+TEST_CASE("Nesterov SGD steps along g + mu times b")
 {
     auto w = scalar_param(1.0);
     Sgd<double> sgd({w}, {.lr = 0.1, .momentum = 0.9, .nesterov = true});
@@ -68,7 +68,7 @@ TEST_CASE("Nesterov SGD steps along g + mu * b")
     CHECK(value(w) == Approx(0.7695).epsilon(1e-14));
 }
 
-TEST_CASE("SGD weight decay adds wd * theta to the gradient")
+TEST_CASE("SGD weight decay adds wd times theta to the gradient")
 {
     auto w = scalar_param(1.0);
     Sgd<double> sgd({w}, {.lr = 0.1, .weight_decay = 0.1});
@@ -108,7 +108,7 @@ TEST_CASE("SGD with every option matches a scalar reference on a parameter wider
     }
 }
 
-TEST_CASE("SGD leaves a frozen parameter's value, gradient and buffer alone")
+TEST_CASE("SGD leaves a frozen parameter's value gradient and buffer alone")
 {
     auto live = scalar_param(1.0);
     auto frozen = scalar_param(2.0);

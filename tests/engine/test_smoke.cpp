@@ -8,7 +8,7 @@
 
 using namespace bijou;
 
-TEST_CASE("a one-layer network's loss matches a hand computation, and its gradients finite differences")
+TEST_CASE("a one-layer network's loss matches a hand computation and its gradients finite differences")
 {
     Input<double> x(3, "x", {.requires_grad = true});
     Param<double> w(Tensor<double>{{1.0, 2.0}, {0.5, -1.0}, {0.0, 3.0}}, "w");

@@ -75,11 +75,11 @@ TEST_CASE("log1p")      { check_unary([](auto x) { return log1p(x); },          
 TEST_CASE("expm1")      { check_unary([](auto x) { return expm1(x); },            [](double v) { return std::expm1(v); },        {-3, 3}); }
 TEST_CASE("sqrt")       { check_unary([](auto x) { return sqrt(x); },             [](double v) { return std::sqrt(v); },         {0.05, 5}); }
 TEST_CASE("square")     { check_unary([](auto x) { return square(x); },           [](double v) { return v * v; },                {-3, 3}); }
-TEST_CASE("pow, integer exponent, negative base") {
+TEST_CASE("pow integer exponent negative base") {
                           check_unary([](auto x) { return pow(x, 3); },           [](double v) { return std::pow(v, 3.0); },     {-2, 2}); }
-TEST_CASE("pow, fractional exponent") {
+TEST_CASE("pow fractional exponent") {
                           check_unary([](auto x) { return pow(x, 2.5); },         [](double v) { return std::pow(v, 2.5); },     {0.1, 3}); }
-TEST_CASE("pow, negative exponent") {
+TEST_CASE("pow negative exponent") {
                           check_unary([](auto x) { return pow(x, -1.5); },        [](double v) { return std::pow(v, -1.5); },    {0.2, 3}); }
 TEST_CASE("tanh")       { check_unary([](auto x) { return tanh(x); },             [](double v) { return std::tanh(v); },         {-3, 3}); }
 TEST_CASE("sigmoid")    { check_unary([](auto x) { return sigmoid(x); },          [](double v) { return 1 / (1 + std::exp(-v)); }, {-6, 6}); }
@@ -149,7 +149,7 @@ TEST_CASE("sigmoid saturates to 0 and 1 with a vanishing gradient")
                    [](double v) { return stable_sigmoid(v) * stable_sigmoid(-v); });
 }
 
-TEST_CASE("softplus tends to 0 and to x, its gradient to 0 and 1")
+TEST_CASE("softplus tends to 0 and to x its gradient to 0 and 1")
 {
     check_extremes([](auto x) { return softplus(x); },
                    [](double v) { return std::max(v, 0.0) + std::log1p(std::exp(-std::abs(v))); }, stable_sigmoid);

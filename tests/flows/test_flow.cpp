@@ -21,7 +21,7 @@ auto small_flow()
 }
 }  // namespace
 
-TEMPLATE_TEST_CASE("flow: log_prob is the base log-density of f(x) plus the log-det, and inverse undoes forward", "", float, double)
+TEMPLATE_TEST_CASE("flow: log_prob is the base log-density of f(x) plus the log-det and inverse undoes forward", "", float, double)
 {
     auto flow = small_flow<TestType>();
     std::mt19937 rng(3);

@@ -90,7 +90,7 @@ std::pair<Tensor<double>, Tensor<double>> run_forward(const Block& block, const 
 }
 }  // namespace
 
-TEST_CASE("sigmoid_layer: values and log-det, also at zero and at |x| = 1e3")
+TEST_CASE("sigmoid_layer: values and log-det also at zero and at |x| = 1e3")
 {
     dsl::BuildContext context;
     auto block = flows::sigmoid_layer().build<double>(3, context);
