@@ -29,6 +29,7 @@
 #include <array>
 #include <cmath>
 #include <cstddef>
+#include <type_traits>
 
 #include <bijou/engine/error.hpp>
 #include <bijou/engine/kernels/rq_spline_knots.hpp>
@@ -138,7 +139,10 @@ T rq_segment_inverse(T y, T x_k, T x_k1, T y_k, T y_k1, T d_k, T d_k1)
     const T b = height * d_k - above * curvature;
     const T c = -slope * above;
     const T discriminant = std::max(b * b - 4 * a * c, T(0));  // >= 0 in exact arithmetic
-    const T theta = 2 * c / (-b - std::sqrt(discriminant));
+    const T root_denominator = -b - std::sqrt(discriminant);
+    // y = y_k (c = 0) gives theta = 0; rounding may push theta just outside [0, 1], where the segment's
+    // derivative formula is no longer positive.
+    const T theta = root_denominator == 0 ? T(0) : std::clamp(2 * c / root_denominator, T(0), T(1));
     return x_k + theta * width;
 }
 
@@ -158,6 +162,7 @@ template <SplineDirection Direction, SourceExpr In, SourceExpr Knots>
 struct RQSpline {
     using value_type = typename In::value_type;
     using T = value_type;
+    using Wide = std::conditional_t<std::is_same_v<T, float>, double, T>;  // the segment's arithmetic
     static constexpr const char* name = RQSplineLayout::name;
     static_assert(std::is_same_v<typename Knots::value_type, T>,
                   "bijou: rational_quadratic_spline: the input and the knots must have the same value type");
@@ -188,7 +193,7 @@ struct RQSpline {
         const Shape s = out.shape();
         for (std::size_t r = 0; r < s.rows; ++r) {
             T* row = out.value.data() + r * s.cols;
-            T log_det = 0;
+            Wide log_det = 0;
             for (std::size_t i = 0; i + 1 < s.cols; ++i) {
                 const T v = in.value[in.offset(r, i)];
                 const Bin bin = find_bin(kn, r, i, v);
@@ -200,18 +205,22 @@ struct RQSpline {
                 const T* ys = bin.knots + layout.knot_ys();
                 const T* ds = bin.knots + layout.knot_derivatives();
                 const std::size_t k = bin.k;
+                // The segment is evaluated in double even for float: where the conditioner saturates,
+                // a bin's slope can be ~1e-7, and float rounding of theta then moves the inverse (and its
+                // log-derivative) far off.
+                using W = Wide;
+                const W x_k = xs[k], x_k1 = xs[k + 1], y_k = ys[k], y_k1 = ys[k + 1], d_k = ds[k], d_k1 = ds[k + 1];
                 if constexpr (Direction == SplineDirection::forward) {
-                    const auto point = detail::rq_segment<T>(v, xs[k], xs[k + 1], ys[k], ys[k + 1], ds[k], ds[k + 1]);
-                    row[1 + i] = point.value;
+                    const auto point = detail::rq_segment<W>(W(v), x_k, x_k1, y_k, y_k1, d_k, d_k1);
+                    row[1 + i] = T(point.value);
                     log_det += point.log_derivative;
                 } else {
-                    const T x = detail::rq_segment_inverse<T>(v, xs[k], xs[k + 1], ys[k], ys[k + 1], ds[k], ds[k + 1]);
-                    row[1 + i] = x;
-                    log_det -=
-                        detail::rq_segment<T>(x, xs[k], xs[k + 1], ys[k], ys[k + 1], ds[k], ds[k + 1]).log_derivative;
+                    const W x = detail::rq_segment_inverse<W>(W(v), x_k, x_k1, y_k, y_k1, d_k, d_k1);
+                    row[1 + i] = T(x);
+                    log_det -= detail::rq_segment<W>(x, x_k, x_k1, y_k, y_k1, d_k, d_k1).log_derivative;
                 }
             }
-            row[0] = log_det;
+            row[0] = T(log_det);
         }
     }
 

@@ -2,6 +2,7 @@
 // inverts its forward pass with opposite log-dets, reports the log-det of its Jacobian, and trains by
 // backpropagation through both directions (NLL and an inverse-pass loss, gradients against finite
 // differences in double).
+#include <bijou/dsl/check.hpp>
 #include <bijou/dsl/coupling.hpp>
 #include <bijou/flows/flow.hpp>
 #include <bijou/flows/spline.hpp>
@@ -131,4 +132,23 @@ TEST_CASE("rational_quadratic rejects bad settings and mismatched parameter widt
     CHECK_THROWS_AS(program.bind(4), shape_error);
     CHECK_THROWS_WITH(program.bind(4),
                       Catch::Contains("rational_quadratic_spline") && Catch::Contains("33 parameter columns"));
+}
+
+// Regression (found by check_flows --seed 4): features of 1e3 saturate the conditioner, which makes bins
+// of slope ~1e-7; evaluated in float, the inverse's theta fell outside [0, 1] and its log-det was NaN.
+TEST_CASE("float spline coupling stays finite when the conditioner saturates")
+{
+    dsl::BuildContext context;
+    context.rng.seed(4);
+    const auto block =
+        dsl::coupling(dsl::halves, dsl::conditioner(hidden(16)), flows::rational_quadratic(6, 3.0)).build<float>(5, context);
+    const Tensor<double> x{{-1.8e+03, 2e+03, 0, 0, 0}};
+    dsl::CheckOptions options{.cases = 1, .batch = 1, .seed = 4};
+    options.round_trip_tolerance = 1e30;  // ill-conditioned in float: only finiteness is at stake
+    options.symmetry_tolerance = 1e30;
+    options.check_jacobian = false;
+    const auto report = dsl::check_bijection(block, dsl::samplers::fixed(x), options);
+    INFO(report.summary());
+    CHECK(report.non_finite == 0);
+    CHECK(report.passed);
 }
