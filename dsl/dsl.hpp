@@ -2,6 +2,7 @@
 #pragma once
 
 #include <bijou/dsl/bijection.hpp>
+#include <bijou/dsl/check.hpp>
 #include <bijou/dsl/conditional.hpp>
 #include <bijou/dsl/coupling.hpp>
 #include <bijou/dsl/coupling_transform.hpp>

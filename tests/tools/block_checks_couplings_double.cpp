@@ -1,0 +1,10 @@
+// The couplings of the block table (block_table.hpp) in double.
+#include "tools/block_checks.hpp"
+#include "tools/block_table.hpp"
+
+namespace bijou::testing {
+void check_couplings_double(const TableOptions& options, const RowSink& out)
+{
+    check_table<double>(coupling_blocks(), options, out);
+}
+}  // namespace bijou::testing
