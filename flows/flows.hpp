@@ -6,7 +6,9 @@
 #include <bijou/flows/couplings.hpp>
 #include <bijou/flows/fit.hpp>
 #include <bijou/flows/flow.hpp>
+#include <bijou/flows/inn.hpp>
 #include <bijou/flows/lu_linear.hpp>
+#include <bijou/flows/mmd.hpp>
 #include <bijou/flows/spline.hpp>
 #include <bijou/flows/squash.hpp>
 #include <bijou/flows/transforms.hpp>
