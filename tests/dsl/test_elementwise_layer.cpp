@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "support/checks.hpp"
+#include "support/numerical_jacobian.hpp"
 
 using namespace bijou;
 
@@ -12,40 +13,6 @@ namespace {
 constexpr auto affine = dsl::elementwise([](auto x, auto s, auto t) { return x * exp(s) + t; });
 // log|dy/dx| = log cosh(x e^s) + s reads x, so the layer binds its input and its inverse's output.
 constexpr auto sinh_affine = dsl::elementwise([](auto x, auto s, auto t) { return sinh(x * exp(s)) + t; });
-
-template <class Block>
-void randomise(const Block& block, unsigned seed)
-{
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<double> normal(0.0, 0.7);
-    for (auto& p : block.parameters())
-        for (auto& v : p.value()) v = normal(rng);
-}
-
-// log|det dy/dx| of row `row` of a program whose output 0 is y, by central differences in x.
-template <class Program>
-double numerical_log_det(Program& program, const Input<double>& x, std::size_t row, double step = 1e-6)
-{
-    const std::size_t n = x.cols();
-    std::vector<double> jacobian(n * n);
-    for (std::size_t j = 0; j < n; ++j) {
-        const double saved = x.value()(row, j);
-        x.value()(row, j) = saved + step;
-        program.forward();
-        const Tensor<double> up = program.template value<0>();
-        x.value()(row, j) = saved - step;
-        program.forward();
-        for (std::size_t i = 0; i < n; ++i)
-            jacobian[i * n + j] = (up(row, i) - program.template value<0>()(row, i)) / (2 * step);
-        x.value()(row, j) = saved;
-    }
-    program.forward();
-    std::vector<std::size_t> pivots(n);
-    detail::lu_factor(jacobian.data(), n, pivots.data());
-    double log_det = 0;
-    for (std::size_t k = 0; k < n; ++k) log_det += std::log(std::abs(jacobian[k * n + k]));
-    return log_det;
-}
 
 // Rows of ordinary values, one of zeros and two at |x| = 1e3.
 Tensor<double> test_batch(std::size_t dim)
@@ -77,7 +44,7 @@ void check_laws(const Block& block, const Tensor<double>& data, std::size_t jaco
         CHECK(program.template value<3>()(r, 0) == Approx(-program.template value<2>()(r, 0)).epsilon(1e-12));
     }
     for (std::size_t r = 0; r < jacobian_rows; ++r)
-        CHECK(program.template value<2>()(r, 0) == Approx(numerical_log_det(program, x, r)).margin(1e-6));
+        CHECK(program.template value<2>()(r, 0) == Approx(testing::numerical_log_det(program, x, r)).margin(1e-6));
 }
 
 // Gradients of an NLL-like scalar through the forward pass and through the inverse pass.
@@ -147,7 +114,7 @@ TEST_CASE("elementwise_layer: affine with random parameters obeys the bijection 
     auto block = dsl::elementwise_layer(affine, {0.0, 0.0}).build<double>(5, context);
     static_assert(dsl::Bijection<decltype(block)>);
     static_assert(!decltype(block)::log_derivative_reads_x);
-    randomise(block, 1);
+    testing::randomise(block, 1);
     check_laws(block, test_batch(5), 6);
     check_gradients_both_ways(block);
 }
@@ -157,7 +124,7 @@ TEST_CASE("elementwise_layer: a log-derivative that reads x obeys the bijection 
     dsl::BuildContext context;
     auto block = dsl::elementwise_layer(sinh_affine, {0.0, 0.0}).build<double>(4, context);
     static_assert(decltype(block)::log_derivative_reads_x);
-    randomise(block, 2);
+    testing::randomise(block, 2);
     check_laws(block, testing::normal_batch(5, 4, 6), 5);
     check_gradients_both_ways(block);
 }
@@ -181,7 +148,7 @@ TEST_CASE("elementwise_layer: float round trip")
 {
     dsl::BuildContext context;
     auto block = dsl::elementwise_layer(affine, {0.0, 0.0}).build<float>(5, context);
-    randomise(block, 3);
+    testing::randomise(block, 3);
     const Tensor<float> data = xt::cast<float>(testing::normal_batch(8, 5, 9) * 3.0);
     Input<float> x(5, "x");
     auto [y, log_det] = block.forward(x, dsl::NoCondition{});

@@ -3,31 +3,9 @@
 // run-time repeat must allocate nothing once bound (the engine's promise, tests/engine/test_allocations).
 #include <bijou/bijou.hpp>
 #include <catch2/catch.hpp>
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <random>
 
-namespace {
-std::atomic<long> allocations{0};
-}
-void* operator new(std::size_t n)
-{
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(n ? n : 1)) return p;
-    throw std::bad_alloc();
-}
-void* operator new(std::size_t n, std::align_val_t a)
-{
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::aligned_alloc(std::size_t(a), (n + std::size_t(a) - 1) / std::size_t(a) * std::size_t(a)))
-        return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+#include "support/allocation_counter.hpp"
 
 using namespace bijou;
 
@@ -49,7 +27,7 @@ TEST_CASE("repeat(n spec): a training step allocates nothing after the first")
         optimizer.step();
     };
     step();  // binds the blocks' inner programs
-    const long before = allocations.load();
+    const testing::AllocationScope scope;
     for (int k = 0; k < 3; ++k) step();
-    CHECK(allocations.load() - before == 0);
+    CHECK(scope.new_calls() == 0);
 }

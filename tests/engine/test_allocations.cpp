@@ -1,149 +1,19 @@
 // The engine's promise: binding a program allocates every buffer once; a training step after that
 // (feed a batch, forward, backward, optimizer step) performs no heap allocation at all.
 //
-// This translation unit replaces the global operator new / delete (every overload: plain, array, sized,
-// aligned, nothrow) with counting versions, and on glibc also interposes malloc and friends, so memory
-// taken by C code (OpenBLAS) or by an allocator that bypasses operator new (xsimd's aligned allocator,
-// which xtensor uses when XTENSOR_USE_XSIMD is defined) is counted as well.
+// This executable counts every operator new (tests/support/allocation_counter.hpp replaces them all) and on
+// glibc also every malloc and friends, so memory taken by C code (OpenBLAS) or by an allocator that bypasses
+// operator new (xsimd's aligned allocator, which xtensor uses when XTENSOR_USE_XSIMD is defined) is counted
+// as well.
 #include <bijou/engine/engine.hpp>
 #include <bijou/engine/nn/nn.hpp>
 #include <bijou/engine/optim/optim.hpp>
 #include <catch2/catch.hpp>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <random>
 
-namespace counting {
-std::atomic<long> news{0};     // calls of any operator new
-std::atomic<long> mallocs{0};  // calls of malloc, calloc, realloc and the aligned forms (glibc only)
-
-// Heap calls made since construction.
-struct Scope {
-    long news_at = counting::news.load();
-    long mallocs_at = counting::mallocs.load();
-    long new_calls() const { return counting::news.load() - news_at; }
-    long malloc_calls() const { return counting::mallocs.load() - mallocs_at; }
-};
-}  // namespace counting
-
-// ---- malloc interposition (glibc): the executable's definitions win over libc's for every library ----
-#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-#define BIJOU_COUNT_MALLOC 1
-extern "C" {
-void* __libc_malloc(std::size_t);
-void* __libc_calloc(std::size_t, std::size_t);
-void* __libc_realloc(void*, std::size_t);
-void* __libc_memalign(std::size_t, std::size_t);
-void __libc_free(void*);
-
-void* malloc(std::size_t n)
-{
-    counting::mallocs.fetch_add(1, std::memory_order_relaxed);
-    return __libc_malloc(n);
-}
-void* calloc(std::size_t count, std::size_t n)
-{
-    counting::mallocs.fetch_add(1, std::memory_order_relaxed);
-    return __libc_calloc(count, n);
-}
-void* realloc(void* p, std::size_t n)
-{
-    counting::mallocs.fetch_add(1, std::memory_order_relaxed);
-    return __libc_realloc(p, n);
-}
-void* memalign(std::size_t alignment, std::size_t n)
-{
-    counting::mallocs.fetch_add(1, std::memory_order_relaxed);
-    return __libc_memalign(alignment, n);
-}
-void* aligned_alloc(std::size_t alignment, std::size_t n)
-{
-    counting::mallocs.fetch_add(1, std::memory_order_relaxed);
-    return __libc_memalign(alignment, n);
-}
-int posix_memalign(void** out, std::size_t alignment, std::size_t n)
-{
-    counting::mallocs.fetch_add(1, std::memory_order_relaxed);
-    if (alignment < sizeof(void*) || (alignment & (alignment - 1)) != 0) return 22;  // EINVAL
-    void* p = __libc_memalign(alignment, n);
-    if (p == nullptr) return 12;  // ENOMEM
-    *out = p;
-    return 0;
-}
-void free(void* p) { __libc_free(p); }
-}
-#else
-#define BIJOU_COUNT_MALLOC 0
-#endif
-
-// ---- operator new / delete ----
-namespace {
-void* counted_new(std::size_t n)
-{
-    counting::news.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-    throw std::bad_alloc();
-}
-void* counted_new(std::size_t n, std::align_val_t alignment)
-{
-    counting::news.fetch_add(1, std::memory_order_relaxed);
-    const auto a = static_cast<std::size_t>(alignment);
-    const std::size_t rounded = ((n == 0 ? 1 : n) + a - 1) / a * a;  // aligned_alloc wants a multiple
-    if (void* p = std::aligned_alloc(a, rounded)) return p;
-    throw std::bad_alloc();
-}
-}  // namespace
-
-void* operator new(std::size_t n) { return counted_new(n); }
-void* operator new[](std::size_t n) { return counted_new(n); }
-void* operator new(std::size_t n, std::align_val_t a) { return counted_new(n, a); }
-void* operator new[](std::size_t n, std::align_val_t a) { return counted_new(n, a); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept
-{
-    try {
-        return counted_new(n);
-    } catch (...) {
-        return nullptr;
-    }
-}
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept
-{
-    try {
-        return counted_new(n);
-    } catch (...) {
-        return nullptr;
-    }
-}
-void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept
-{
-    try {
-        return counted_new(n, a);
-    } catch (...) {
-        return nullptr;
-    }
-}
-void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept
-{
-    try {
-        return counted_new(n, a);
-    } catch (...) {
-        return nullptr;
-    }
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+#define BIJOU_TESTING_COUNT_MALLOC  // malloc as well as operator new
+#include "support/allocation_counter.hpp"
 
 using namespace bijou;
 
@@ -169,7 +39,7 @@ T loss_value(const auto& program)
 
 TEST_CASE("the counters see every kind of allocation")
 {
-    counting::Scope scope;
+    testing::AllocationScope scope;
     delete new int(1);
     delete[] new double[4];
     delete new (std::nothrow) int(2);
@@ -180,7 +50,7 @@ TEST_CASE("the counters see every kind of allocation")
     CHECK(scope.new_calls() == 4);
 #if BIJOU_COUNT_MALLOC
     CHECK(scope.malloc_calls() >= 4);  // operator new is built on malloc here
-    counting::Scope c_scope;
+    testing::AllocationScope c_scope;
     void* p = nullptr;
     REQUIRE(posix_memalign(&p, 64, 100) == 0);
     std::free(p);
@@ -232,7 +102,7 @@ TEMPLATE_TEST_CASE("a training step (feed forward backward Adam step) allocates 
         for (std::size_t i = 0; i < 2; ++i) train_step(i);
         program.forward();
         const T before = loss_value<T>(program);
-        counting::Scope scope;
+        testing::AllocationScope scope;
         for (std::size_t i = 0; i < steps; ++i) train_step(i);
         const long new_calls = scope.new_calls(), malloc_calls = scope.malloc_calls();
         program.forward();
@@ -261,7 +131,7 @@ TEMPLATE_TEST_CASE("a training step (feed forward backward Adam step) allocates 
     SECTION("rebinding to the same batch size is free as well")
     {
         train_step(0);
-        counting::Scope rebind;
+        testing::AllocationScope rebind;
         program.bind(batch);
         CHECK(rebind.new_calls() == 0);
     }
@@ -279,7 +149,7 @@ TEST_CASE("an inference pass allocates nothing either")
     x.set(data);
     program.forward();
 
-    counting::Scope scope;
+    testing::AllocationScope scope;
     for (int i = 0; i < 20; ++i) {
         x.set(data);
         program.forward();

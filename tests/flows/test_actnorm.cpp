@@ -11,6 +11,7 @@
 #include <cmath>
 
 #include "support/checks.hpp"
+#include "support/numerical_jacobian.hpp"
 
 using namespace bijou;
 
@@ -38,40 +39,6 @@ void check_standardised(const Tensor<double>& out)
     }
 }
 
-template <class Block>
-void randomise(const Block& block, unsigned seed)
-{
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<double> normal(0.0, 0.7);
-    for (auto& p : block.parameters())
-        for (auto& v : p.value()) v = normal(rng);
-}
-
-// log|det dy/dx| of row `row` by central differences; output 0 of the program is y.
-template <class Program>
-double numerical_log_det(Program& program, const Input<double>& x, std::size_t row, double step = 1e-6)
-{
-    const std::size_t n = x.cols();
-    std::vector<double> jacobian(n * n);
-    for (std::size_t j = 0; j < n; ++j) {
-        const double saved = x.value()(row, j);
-        x.value()(row, j) = saved + step;
-        program.forward();
-        const Tensor<double> up = program.template value<0>();
-        x.value()(row, j) = saved - step;
-        program.forward();
-        for (std::size_t i = 0; i < n; ++i)
-            jacobian[i * n + j] = (up(row, i) - program.template value<0>()(row, i)) / (2 * step);
-        x.value()(row, j) = saved;
-    }
-    program.forward();
-    std::vector<std::size_t> pivots(n);
-    detail::lu_factor(jacobian.data(), n, pivots.data());
-    double log_det = 0;
-    for (std::size_t k = 0; k < n; ++k) log_det += std::log(std::abs(jacobian[k * n + k]));
-    return log_det;
-}
-
 // Round trip, log-det symmetry and log-det = log|det J| on ordinary rows, a row of zeros and rows at
 // |x| = 1e3; then gradients of an NLL-like loss through the forward and through the inverse pass.
 template <class Block>
@@ -96,7 +63,7 @@ void check_block(const Block& block)
             for (std::size_t j = 0; j < dim; ++j)
                 CHECK(program.template value<1>()(r, j) == Approx(data(r, j)).epsilon(1e-10).margin(1e-10));
             CHECK(program.template value<3>()(r, 0) == Approx(-program.template value<2>()(r, 0)).epsilon(1e-12));
-            CHECK(program.template value<2>()(r, 0) == Approx(numerical_log_det(program, x, r)).margin(1e-6));
+            CHECK(program.template value<2>()(r, 0) == Approx(testing::numerical_log_det(program, x, r)).margin(1e-6));
         }
     }
     std::mt19937 rng(8);
@@ -153,7 +120,7 @@ TEST_CASE("actnorm: initialize walks a seq and initialises each block on its pre
     auto block =
         dsl::seq(flows::global_affine(), flows::actnorm(), dsl::reverse(), flows::global_affine(), flows::actnorm())
             .build<double>(4, context);
-    randomise(block, 3);  // the global affines are then no identities, and the actnorms start off
+    testing::randomise(block, 3);  // the global affines are then no identities, and the actnorms start off
     check_standardised(dsl::initialize(block, skewed_batch(100, 2)));
 }
 
@@ -161,7 +128,7 @@ TEST_CASE("actnorm: initialize walks the blocks of repeat(n - spec) in order and
 {
     dsl::BuildContext context;
     auto block = dsl::repeat(3, dsl::seq(flows::global_affine(), flows::actnorm())).build<double>(4, context);
-    randomise(block, 4);
+    testing::randomise(block, 4);
     check_standardised(dsl::initialize(block, skewed_batch(100, 5)));
     auto inverted = dsl::inverse(dsl::repeat(2, dsl::seq(flows::actnorm(), dsl::reverse()))).build<double>(4, context);
     check_standardised(dsl::initialize(inverted, skewed_batch(100, 6)));
@@ -210,7 +177,7 @@ TEST_CASE("actnorm: random parameters obey the bijection laws and gradients chec
 {
     dsl::BuildContext context;
     auto block = flows::actnorm().build<double>(5, context);
-    randomise(block, 7);
+    testing::randomise(block, 7);
     check_block(block);
 }
 
@@ -231,7 +198,7 @@ TEST_CASE("global_affine: the identity at construction and a bijection with rand
         CHECK((program.value<0>() == data));
         CHECK((program.value<1>() == Tensor<double>(xt::zeros<double>({3, 1}))));
     }
-    randomise(block, 9);
+    testing::randomise(block, 9);
     check_block(block);
 }
 

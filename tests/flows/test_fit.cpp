@@ -3,7 +3,7 @@
 // overload trains a conditional model; bad data and options are refused; resuming repeats the loss curve;
 // transform_batch edits minibatches, allocation-free, and resumes exactly when seeded by the step.
 //
-// This executable counts every operator new (replaced below), as tests/engine/test_allocations.cpp does.
+// This executable counts every operator new (replaced by tests/support/allocation_counter.hpp).
 #include <bijou/dsl/dsl.hpp>
 #include <bijou/engine/engine.hpp>
 #include <bijou/engine/optim/schedule.hpp>
@@ -12,49 +12,12 @@
 #include <bijou/flows/transforms.hpp>
 #include <catch2/catch.hpp>
 
-#include <atomic>
 #include <cmath>
-#include <cstdlib>
-#include <new>
 #include <numbers>
 #include <random>
 #include <sstream>
 
-// ---- operator new, counted ----
-namespace counting {
-std::atomic<long> news{0};
-}
-namespace {
-void* counted_new(std::size_t n)
-{
-    counting::news.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-    throw std::bad_alloc();
-}
-void* counted_new(std::size_t n, std::align_val_t alignment)
-{
-    counting::news.fetch_add(1, std::memory_order_relaxed);
-    const auto a = static_cast<std::size_t>(alignment);
-    if (void* p = std::aligned_alloc(a, ((n == 0 ? 1 : n) + a - 1) / a * a)) return p;
-    throw std::bad_alloc();
-}
-}  // namespace
-void* operator new(std::size_t n) { return counted_new(n); }
-void* operator new[](std::size_t n) { return counted_new(n); }
-void* operator new(std::size_t n, std::align_val_t a) { return counted_new(n, a); }
-void* operator new[](std::size_t n, std::align_val_t a) { return counted_new(n, a); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return std::malloc(n == 0 ? 1 : n); }
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return std::malloc(n == 0 ? 1 : n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+#include "support/allocation_counter.hpp"
 
 using namespace bijou;
 using Catch::Contains;
@@ -245,7 +208,7 @@ TEST_CASE("fit: a training step and a validation pass allocate nothing")
     const auto train = correlated_gaussian(1000, 9);
     const auto valid = correlated_gaussian(700, 10);  // chunks of 300: two through one program, 100 through the other
     auto flow = realnvp_2d();
-    counting::news = 0;
+    const testing::AllocationScope since_start;  // the counts below start here
     long news_at_start = -1, news_at_end = -1;
     constexpr std::int64_t first_counted = 5, last_counted = 105;
     const auto report = fit(flow, train,
@@ -259,8 +222,8 @@ TEST_CASE("fit: a training step and a validation pass allocate nothing")
                              .validation_batch_size = 300,
                              .on_step =
                                  [&](std::int64_t step, double, double) {
-                                     if (step == first_counted) news_at_start = counting::news.load();
-                                     if (step == last_counted) news_at_end = counting::news.load();
+                                     if (step == first_counted) news_at_start = since_start.new_calls();
+                                     if (step == last_counted) news_at_end = since_start.new_calls();
                                      return true;
                                  },
                              .log_every = 7});
@@ -437,8 +400,8 @@ TEST_CASE("fit: transform_batch edits each minibatch in place before its step")
                  },
              .on_step =
                  [&](std::int64_t step, double, double) {
-                     if (step == 5) news_at_start = counting::news.load();
-                     if (step == 35) news_at_end = counting::news.load();
+                     if (step == 5) news_at_start = testing::operator_new_calls();
+                     if (step == 35) news_at_end = testing::operator_new_calls();
                      return true;
                  }});
         CHECK(news_at_start > 0);

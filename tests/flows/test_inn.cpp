@@ -5,35 +5,11 @@
 #include <bijou/bijou.hpp>
 #include <bijou/flows/inn.hpp>
 #include <catch2/catch.hpp>
-#include <atomic>
 #include <cmath>
-#include <cstdlib>
-#include <new>
 #include <random>
 
+#include "support/allocation_counter.hpp"  // for the allocation check below
 #include "support/checks.hpp"
-
-// Counting operator new (the plain and aligned forms), for the allocation check below.
-namespace {
-std::atomic<long> allocations{0};
-}
-void* operator new(std::size_t n)
-{
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::malloc(n ? n : 1)) return p;
-    throw std::bad_alloc();
-}
-void* operator new(std::size_t n, std::align_val_t a)
-{
-    allocations.fetch_add(1, std::memory_order_relaxed);
-    if (void* p = std::aligned_alloc(std::size_t(a), (n + std::size_t(a) - 1) / std::size_t(a) * std::size_t(a)))
-        return p;
-    throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 
 using namespace bijou;
 using namespace bijou::flows;
@@ -210,9 +186,9 @@ TEST_CASE("INN loss: a training step allocates nothing after the first")
         optimizer.step();
     };
     step();  // binds the chain's inner programs
-    const long before = allocations.load();
+    const testing::AllocationScope scope;
     for (int k = 0; k < 3; ++k) step();
-    CHECK(allocations.load() - before == 0);
+    CHECK(scope.new_calls() == 0);
 }
 
 TEST_CASE("INN training learns y = x1 + x2 and samples the line of its posterior")

@@ -5,45 +5,11 @@
 #include <cmath>
 
 #include "support/checks.hpp"
+#include "support/numerical_jacobian.hpp"
 
 using namespace bijou;
 
 namespace {
-// Every entry of every parameter moved, the masked-out ones included (they must have no effect).
-template <class Block>
-void randomise(const Block& block, unsigned seed, double scale = 0.4)
-{
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<double> normal(0.0, scale);
-    for (auto& p : block.parameters())
-        for (auto& v : p.value()) v += normal(rng);
-}
-
-// log|det dy/dx| of row `row` by central differences; output 0 of the program is y.
-template <class Program>
-double numerical_log_det(Program& program, const Input<double>& x, std::size_t row, double step = 1e-6)
-{
-    const std::size_t n = x.cols();
-    std::vector<double> jacobian(n * n);
-    for (std::size_t j = 0; j < n; ++j) {
-        const double saved = x.value()(row, j);
-        x.value()(row, j) = saved + step;
-        program.forward();
-        const Tensor<double> up = program.template value<0>();
-        x.value()(row, j) = saved - step;
-        program.forward();
-        for (std::size_t i = 0; i < n; ++i)
-            jacobian[i * n + j] = (up(row, i) - program.template value<0>()(row, i)) / (2 * step);
-        x.value()(row, j) = saved;
-    }
-    program.forward();
-    std::vector<std::size_t> pivots(n);
-    detail::lu_factor(jacobian.data(), n, pivots.data());
-    double log_det = 0;
-    for (std::size_t k = 0; k < n; ++k) log_det += std::log(std::abs(jacobian[k * n + k]));
-    return log_det;
-}
-
 // ||W||_F ||W^-1||_F, a bound on the 2-norm condition number of W, which bounds the round-trip error.
 double condition_number(const Tensor<double>& w)
 {
@@ -106,7 +72,7 @@ TEST_CASE("lu_linear: random parameters give y = x W^T and obey the bijection la
 {
     dsl::BuildContext context;
     auto block = flows::lu_linear().build<double>(5, context);
-    randomise(block, 1);
+    testing::randomise(block, 1, 0.4, testing::Noise::adds_to_values);
     const Tensor<double> w = block.weight();
     const Tensor<double> data = batch_with_extremes(5);
     Input<double> x(5, "x");
@@ -127,7 +93,7 @@ TEST_CASE("lu_linear: random parameters give y = x W^T and obey the bijection la
         }
         CHECK(program.value<2>()(r, 0) == Approx(sum_log_scale).epsilon(1e-14));
         CHECK(program.value<3>()(r, 0) == Approx(-program.value<2>()(r, 0)).epsilon(1e-14));
-        CHECK(program.value<2>()(r, 0) == Approx(numerical_log_det(program, x, r)).margin(1e-6));
+        CHECK(program.value<2>()(r, 0) == Approx(testing::numerical_log_det(program, x, r)).margin(1e-6));
     }
 }
 
@@ -135,7 +101,7 @@ TEST_CASE("lu_linear: gradients through the forward and the inverse pass")
 {
     dsl::BuildContext context;
     auto block = flows::lu_linear().build<double>(4, context);
-    randomise(block, 2);
+    testing::randomise(block, 2, 0.4, testing::Noise::adds_to_values);
     std::mt19937 rng(3);
     std::vector<testing::GradientTarget> targets;
     for (const auto& p : block.parameters()) targets.push_back(testing::target(p));
@@ -188,7 +154,7 @@ TEST_CASE("lu_linear: float round trip")
 {
     dsl::BuildContext context;
     auto block = flows::lu_linear().build<float>(16, context);
-    randomise(block, 4, 0.2);
+    testing::randomise(block, 4, 0.2, testing::Noise::adds_to_values);
     const double condition = condition_number(xt::cast<double>(block.weight()));
     const Tensor<float> data = xt::cast<float>(testing::normal_batch(32, 16, 5) * 3.0);
     Input<float> x(16, "x");

@@ -6,36 +6,12 @@
 #include <cmath>
 
 #include "support/checks.hpp"
+#include "support/numerical_jacobian.hpp"
 
 using namespace bijou;
 
 namespace {
 double sigmoid_of(double x) { return 1 / (1 + std::exp(-x)); }
-
-// log|det dy/dx| of row `row` by central differences; output 0 of the program is y.
-template <class Program>
-double numerical_log_det(Program& program, const Input<double>& x, std::size_t row, double step = 1e-6)
-{
-    const std::size_t n = x.cols();
-    std::vector<double> jacobian(n * n);
-    for (std::size_t j = 0; j < n; ++j) {
-        const double saved = x.value()(row, j);
-        x.value()(row, j) = saved + step;
-        program.forward();
-        const Tensor<double> up = program.template value<0>();
-        x.value()(row, j) = saved - step;
-        program.forward();
-        for (std::size_t i = 0; i < n; ++i)
-            jacobian[i * n + j] = (up(row, i) - program.template value<0>()(row, i)) / (2 * step);
-        x.value()(row, j) = saved;
-    }
-    program.forward();
-    std::vector<std::size_t> pivots(n);
-    detail::lu_factor(jacobian.data(), n, pivots.data());
-    double log_det = 0;
-    for (std::size_t k = 0; k < n; ++k) log_det += std::log(std::abs(jacobian[k * n + k]));
-    return log_det;
-}
 
 template <class Block>
 void check_laws(const Block& block, const Tensor<double>& data)
@@ -51,7 +27,7 @@ void check_laws(const Block& block, const Tensor<double>& data)
         for (std::size_t j = 0; j < block.dim(); ++j)
             CHECK(program.template value<1>()(r, j) == Approx(data(r, j)).epsilon(1e-10).margin(1e-10));
         CHECK(program.template value<3>()(r, 0) == Approx(-program.template value<2>()(r, 0)).epsilon(1e-12));
-        CHECK(program.template value<2>()(r, 0) == Approx(numerical_log_det(program, x, r)).margin(1e-6));
+        CHECK(program.template value<2>()(r, 0) == Approx(testing::numerical_log_det(program, x, r)).margin(1e-6));
     }
 }
 
