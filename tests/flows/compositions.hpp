@@ -125,7 +125,8 @@ struct RandomComposition {
         double slack = 1;
         for (std::size_t i = 3; i < length; i += 3) slack *= 10;
         if (has_spline) slack *= 100;
-        return e.ill_conditioned_on_extremes(slack, !has_spline && length <= 4);
+        return e.ill_conditioned_on_extremes(slack, !has_spline && length <= 4)
+            .with_gradient_tolerance(has_spline ? 1e-5 : 1e-6);
     }
 };
 

@@ -7,9 +7,9 @@
 
 namespace bijou::testing {
 
-enum class BlockFamily { couplings, layers, combinators };
+enum class BlockFamily { couplings, layers, combinators, conditionals };
 inline constexpr BlockFamily block_families[] = {BlockFamily::couplings, BlockFamily::layers,
-                                                 BlockFamily::combinators};
+                                                 BlockFamily::combinators, BlockFamily::conditionals};
 
 // Every row of one family in T (float or double), passed to `out` as it is checked.
 template <class T>
@@ -22,6 +22,8 @@ void check_layers_float(const TableOptions&, const RowSink&);
 void check_layers_double(const TableOptions&, const RowSink&);
 void check_combinators_float(const TableOptions&, const RowSink&);
 void check_combinators_double(const TableOptions&, const RowSink&);
+void check_conditionals_float(const TableOptions&, const RowSink&);
+void check_conditionals_double(const TableOptions&, const RowSink&);
 
 template <class T>
 void check_block_family(BlockFamily family, const TableOptions& options, const RowSink& out)
@@ -32,6 +34,9 @@ void check_block_family(BlockFamily family, const TableOptions& options, const R
     case BlockFamily::layers: single ? check_layers_float(options, out) : check_layers_double(options, out); break;
     case BlockFamily::combinators:
         single ? check_combinators_float(options, out) : check_combinators_double(options, out);
+        break;
+    case BlockFamily::conditionals:
+        single ? check_conditionals_float(options, out) : check_conditionals_double(options, out);
         break;
     }
 }
