@@ -61,6 +61,7 @@
 #include <bijou/bijou.hpp>
 #include <bijou/examples/common/cli.hpp>
 #include <bijou/examples/common/csv_log.hpp>
+#include <bijou/examples/common/inn_comparison.hpp>
 #include <bijou/examples/common/font.hpp>
 #include <bijou/examples/common/output.hpp>
 #include <bijou/examples/common/plot.hpp>
@@ -515,10 +516,7 @@ int main(int argc, char** argv)
     // ---- INN: x (4) -> [y (2), z (2)] ----
     const flows::InnLayout layout{.x_dim = 4, .y_dim = 2, .z_dim = 2};
     auto inn = flows::make_inn<float>(layout, coupling_blocks(blocks, width), seed);
-    flows::InnFitOptions<float> inn_options{
-        .batch_size = batch, .steps = steps, .lr = lr,
-        .schedule = CosineDecay{.base = lr, .min_lr = lr / 50, .total_steps = steps},
-        .beta1 = 0.9, .beta2 = 0.95, .max_grad_norm = 10, .seed = seed + 1, .log_every = std::max<std::int64_t>(1, steps / 20)};
+    auto inn_options = examples::inn_fit_options<float>(batch, steps, lr, seed + 1);
     // The library's default kernels (inverse multiquadrics, widths 0.2 .. 1.3); the fit of y weighted up
     // (y has 2 columns here, 8 in the 8-modes toy), y noise 0.01 (the forward model is exact), L_x ramped
     // in over the first half of training.
@@ -526,38 +524,14 @@ int main(int argc, char** argv)
     inn_options.loss.y_noise = 0.01;
     inn_options.loss.x_ramp_start = 0;
     inn_options.loss.x_ramp_steps = steps / 2;
-    examples::CsvLog inn_log(out / "log_inn.csv", "step,total,L_y,L_z,L_x,L_pad,L_rec,lr");
-    inn_options.on_step = [&](std::int64_t step, const flows::InnLosses& l, double rate) {
-        inn_log.row(step, l.total(inn_options.loss, step - 1), l.y, l.z, l.x, l.padding, l.reconstruction, rate);
-        if (step % inn_options.log_every == 0)
-            std::printf("INN  step %6lld  L_y %.5f  L_z %.5f  L_x %.5f  L_rec %.5f\n", (long long)step, l.y, l.z, l.x,
-                        l.reconstruction);
-        return true;
-    };
     std::printf("INN: %zu Glow blocks (hidden %zu, %zu), width 4, %lld steps of %zu\n", blocks, width, width,
                 (long long)steps, batch);
-    const auto inn_start = Clock::now();
-    const auto inn_report = flows::fit(inn, train_x, train_y, inn_options);
-    const double inn_seconds = seconds_since(inn_start);
-    std::printf("INN trained in %.1f s (median step %.2f ms)\n", inn_seconds, inn_report.median_step_ms);
+    const auto inn_fit = examples::train_inn(inn, train_x, train_y, inn_options, out / "log_inn.csv");
 
     // ---- cINN: x (4) given y (2) ----
     auto cinn = make_flow<float>(4, dsl::conditional(coupling_blocks(blocks, width), 2), seed + 2);
-    examples::CsvLog cinn_log(out / "log_cinn.csv", "step,nll,lr");
-    const std::int64_t cinn_log_every = std::max<std::int64_t>(1, cinn_steps / 20);
-    FitOptions<float> cinn_options{.batch_size = batch, .steps = cinn_steps, .lr = lr,
-                                   .schedule = CosineDecay{.base = lr, .min_lr = lr / 50, .total_steps = cinn_steps},
-                                   .max_grad_norm = 10, .seed = seed + 3};
-    cinn_options.on_step = [&](std::int64_t step, double loss, double rate) {
-        cinn_log.row(step, loss, rate);
-        if (step % cinn_log_every == 0) std::printf("cINN step %6lld  nll %.4f\n", (long long)step, loss);
-        return true;
-    };
     std::printf("cINN: the same blocks over x given y, %lld steps of %zu\n", (long long)cinn_steps, batch);
-    const auto cinn_start = Clock::now();
-    const auto cinn_report = cinn.fit(train_x, train_y, cinn_options);
-    const double cinn_seconds = seconds_since(cinn_start);
-    std::printf("cINN trained in %.1f s (median step %.2f ms)\n", cinn_seconds, cinn_report.median_step_ms);
+    const auto cinn_fit = examples::train_cinn(cinn, train_x, train_y, batch, cinn_steps, lr, seed + 3, out / "log_cinn.csv");
 
     // ---- evaluation ----
     examples::Metrics metrics;
@@ -640,12 +614,12 @@ int main(int argc, char** argv)
         const double abc_resim = resimulation_error(abc.ystar, y_star);
         metrics.add("abc.y_star.err_resim", abc_resim);
     }
-    metrics.add("inn.train_seconds", inn_seconds)
-        .add("inn.step_ms_median", inn_report.median_step_ms)
-        .add("cinn.train_seconds", cinn_seconds)
-        .add("cinn.step_ms_median", cinn_report.median_step_ms)
-        .add("inn.steps", double(inn_report.steps_run))
-        .add("cinn.steps", double(cinn_report.steps_run))
+    metrics.add("inn.train_seconds", inn_fit.seconds)
+        .add("inn.step_ms_median", inn_fit.median_step_ms)
+        .add("cinn.train_seconds", cinn_fit.seconds)
+        .add("cinn.step_ms_median", cinn_fit.median_step_ms)
+        .add("inn.steps", double(inn_fit.steps_run))
+        .add("cinn.steps", double(cinn_fit.steps_run))
         .add("batch", double(batch))
         .add("blocks", double(blocks))
         .add("hidden", double(width))
