@@ -155,17 +155,6 @@ double independent_pixels_bits_per_dim(const Tensor<double>& train, const Tensor
     return bits / double(test.shape()[0] * pixels);
 }
 
-const char* stop_reason_name(StopReason reason)
-{
-    switch (reason) {
-    case StopReason::completed: return "completed";
-    case StopReason::early_stopping: return "early_stopping";
-    case StopReason::callback: return "callback";
-    case StopReason::non_finite: return "non_finite";
-    }
-    return "unknown";
-}
-
 template <class Flow>
 int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const std::string& resume)
 {
@@ -264,7 +253,7 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
         .add("best_step", double(report.best_step))
         .add("steps_requested", double(s.steps))
         .add("steps_run", double(report.steps_run))
-        .add("stop_reason", std::string(stop_reason_name(report.stop_reason)))
+        .add("stop_reason", std::string(to_string(report.stop_reason)))
         .add("validation_steps", validation_steps)
         .add("validation_nll_nats_per_image", validation_nll)
         .add("baseline_independent_pixels_bits_per_dim", baseline_bpd)
@@ -276,7 +265,7 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
         "digits %s: test NLL %.2f +- %.2f nats/image = %.4f bits/dim (train %.4f, independent pixels %.4f); "
         "best step %lld of %lld (%s); step %.3f ms -> %s\n",
         s.flow.c_str(), test_nll, test_nll_stderr, bits_per_dim(test_nll), bits_per_dim(train_nll), baseline_bpd,
-        (long long)report.best_step, (long long)report.steps_run, stop_reason_name(report.stop_reason),
+        (long long)report.best_step, (long long)report.steps_run, to_string(report.stop_reason),
         report.median_step_ms, out.c_str());
     return 0;
 }

@@ -197,17 +197,6 @@ examples::Image labelled_rows(const examples::Image& grid, const std::vector<std
     return image;
 }
 
-const char* stop_reason_name(StopReason reason)
-{
-    switch (reason) {
-    case StopReason::completed: return "completed";
-    case StopReason::early_stopping: return "early_stopping";
-    case StopReason::callback: return "callback";
-    case StopReason::non_finite: return "non_finite";
-    }
-    return "unknown";
-}
-
 template <class Flow>
 int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const std::string& resume)
 {
@@ -392,7 +381,7 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
         .add("best_step", double(report.best_step))
         .add("steps_requested", double(s.steps))
         .add("steps_run", double(report.steps_run))
-        .add("stop_reason", std::string(stop_reason_name(report.stop_reason)))
+        .add("stop_reason", std::string(to_string(report.stop_reason)))
         .add("validation_steps", validation_steps)
         .add("validation_bits_per_dim", validation_bits)
         .add("step_ms_median", report.median_step_ms)
@@ -415,7 +404,7 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
                 "(%s); step %.3f ms; class consistency %.3f (classifier test accuracy %.3f); cINN as a Bayes "
                 "classifier %.3f; %.0f s -> %s\n",
                 test_nll, test_nll_stderr, examples::bits_per_dim(test_nll), examples::bits_per_dim(train_nll),
-                (long long)report.best_step, (long long)report.steps_run, stop_reason_name(report.stop_reason),
+                (long long)report.best_step, (long long)report.steps_run, to_string(report.stop_reason),
                 report.median_step_ms, class_consistency, classifier_test_accuracy, bayes_accuracy, wall_seconds,
                 out.c_str());
     return 0;

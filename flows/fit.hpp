@@ -125,6 +125,18 @@ enum class StopReason {
     non_finite,      // the loss or the gradient norm was inf or NaN; that step was not taken
 };
 
+// The reason's name, as programs write it to metrics.json ("early_stopping", ...).
+inline const char* to_string(StopReason reason)
+{
+    switch (reason) {
+    case StopReason::completed: return "completed";
+    case StopReason::early_stopping: return "early_stopping";
+    case StopReason::callback: return "callback";
+    case StopReason::non_finite: return "non_finite";
+    }
+    return "unknown";
+}
+
 struct LossPoint {
     std::int64_t step;
     double loss;
