@@ -66,6 +66,19 @@ concept Bijection = requires(const B& b, const Input<typename B::value_type>& x)
 template <class S>
 concept BlockSpec = requires(const S& s, BuildContext& context) { s.template build<double>(std::size_t{2}, context); };
 
+// Builds a spec's block. Composite specs (seq, repeat, inverse, fused) also take, as a template argument,
+// whether the block is built for a condition: a chain's block boundaries compile each block for the one
+// kind of call it will get (with a condition Input or without), instead of for both. Other specs read
+// context.condition_dim at run time.
+template <class T, bool Conditional, class Spec>
+auto build_block(const Spec& spec, std::size_t dim, BuildContext& context)
+{
+    if constexpr (requires { spec.template build<T, Conditional>(dim, context); })
+        return spec.template build<T, Conditional>(dim, context);
+    else
+        return spec.template build<T>(dim, context);
+}
+
 // log-det bookkeeping: Zero + Zero stays Zero, anything else is bound once per block.
 template <class L>
 auto bind_log_det(L&& l)

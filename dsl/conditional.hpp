@@ -142,7 +142,7 @@ struct ConditionalSpec {
                                              "condition of ", context.condition_dim, " features");
         if constexpr (std::is_same_v<NetSpec, IdentityConditionNet>) {
             context.condition_dim = condition_dim;
-            auto inner = spec.template build<T>(dim, context);
+            auto inner = build_block<T, true>(spec, dim, context);
             context.condition_dim = 0;
             return Conditional<decltype(inner), IdentityConditionNet>(std::move(inner), {}, condition_dim);
         } else {
@@ -152,7 +152,7 @@ struct ConditionalSpec {
             o.name = context.next_name("condition_net");
             auto condition = make_condition_net<T>(net, o);
             context.condition_dim = net.features;
-            auto inner = spec.template build<T>(dim, context);
+            auto inner = build_block<T, true>(spec, dim, context);
             context.condition_dim = 0;
             return Conditional<decltype(inner), decltype(condition)>(std::move(inner), std::move(condition),
                                                                       condition_dim);

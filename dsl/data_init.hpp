@@ -5,11 +5,10 @@
 //   Tensor<double> z = dsl::initialize(block, batch);    // sets parameters; returns block's output
 //
 // The walk:
-//   seq(b1, ..., bn)      initialises b1 on the batch, b2 on b1's output, ..., in order
-//   repeat(n, spec)       the same, over its n blocks (and repeat<N>(spec), which is a seq)
+//   seq(b1, ..., bn)      initialises b1 on the batch, b2 on b1's output, ..., in order (likewise
+//                         repeat(n, spec), repeat<N>(spec) and fused(...))
 //   a block with data_init(batch) (or data_init(batch, condition)) initialises itself, then runs
 //   inverse(seq(...))     its forward is inv(bn) ... inv(b1): each inv(bk) is initialised in that order
-//                         (likewise inverse(repeat(n, spec)))
 //   inverse(b)            b.data_init_inverse(batch) if b has one (it then makes b's inverse pass
 //                         normalise), otherwise it is just run; inverse(inverse(b)) is b
 //   conditional(spec, ...) the blocks inside are initialised with the condition features they read
@@ -29,36 +28,38 @@
 
 #include <bijou/dsl/bijection.hpp>
 #include <bijou/dsl/conditional.hpp>
+#include <bijou/dsl/fused.hpp>
 #include <bijou/dsl/inverse.hpp>
-#include <bijou/dsl/repeat_dynamic.hpp>
-#include <bijou/dsl/seq.hpp>
 
 namespace bijou::dsl {
 
 namespace detail {
 
 template <class B>
-struct is_seq : std::false_type {};
+using block_tensor = Tensor<typename B::value_type>;
+
+template <class B>
+struct is_fused : std::false_type {};
 template <class... Bs>
-struct is_seq<Seq<Bs...>> : std::true_type {};
+struct is_fused<Fused<Bs...>> : std::true_type {};
 
 template <class B>
 struct is_inverse : std::false_type {};
 template <class B>
 struct is_inverse<Inverse<B>> : std::true_type {};
 
-template <class B>
-struct is_repeated : std::false_type {};
-template <class B>
-struct is_repeated<Repeated<B>> : std::true_type {};
+// A composition that walks its own blocks (Chain, dsl/chain.hpp, whose blocks are behind a run-time
+// interface): initialize_walk(batch, condition, inverted).
+template <class B, class Condition>
+concept WalksItsBlocks = requires(const B& b, const block_tensor<B>& x, const Condition& c) {
+    { b.initialize_walk(x, c, true) } -> std::convertible_to<block_tensor<B>>;
+};
 
 template <class B>
 struct is_conditional_wrapper : std::false_type {};
 template <class Inner, class Net>
 struct is_conditional_wrapper<Conditional<Inner, Net>> : std::true_type {};
 
-template <class B>
-using block_tensor = Tensor<typename B::value_type>;
 
 // The condition of a conditional initialisation: one row per batch row.
 template <class T>
@@ -136,14 +137,12 @@ block_tensor<B> initialize_inverse_of(const B& inner, const block_tensor<B>& bat
 template <class B, class Condition>
 block_tensor<B> initialize_block(const B& block, const block_tensor<B>& batch, const Condition& condition)
 {
-    if constexpr (is_seq<B>::value) {
+    if constexpr (WalksItsBlocks<B, Condition>) {
+        return block.initialize_walk(batch, condition, false);
+    } else if constexpr (is_fused<B>::value) {
         block_tensor<B> out = batch;
         std::apply([&](const auto&... child) { ((out = initialize_block(child, out, condition)), ...); },
                    block.blocks());
-        return out;
-    } else if constexpr (is_repeated<B>::value) {
-        block_tensor<B> out = batch;
-        for (const auto& child : block.blocks()) out = initialize_block(child, out, condition);
         return out;
     } else if constexpr (is_inverse<B>::value) {
         return initialize_inverse_of(block.block(), batch, condition);
@@ -165,19 +164,15 @@ block_tensor<B> initialize_block(const B& block, const block_tensor<B>& batch, c
 template <class B, class Condition>
 block_tensor<B> initialize_inverse_of(const B& inner, const block_tensor<B>& batch, const Condition& condition)
 {
-    if constexpr (is_seq<B>::value) {  // inv(seq(b1..bn)) runs inv(bn) first
+    if constexpr (WalksItsBlocks<B, Condition>) {
+        return inner.initialize_walk(batch, condition, true);
+    } else if constexpr (is_fused<B>::value) {  // inv(fused(b1..bn)) runs inv(bn) first
         block_tensor<B> out = batch;
         const auto& children = inner.blocks();
         constexpr std::size_t n = std::tuple_size_v<std::remove_cvref_t<decltype(children)>>;
         [&]<std::size_t... I>(std::index_sequence<I...>) {
             ((out = initialize_inverse_of(std::get<n - 1 - I>(children), out, condition)), ...);
         }(std::make_index_sequence<n>{});
-        return out;
-    } else if constexpr (is_repeated<B>::value) {
-        block_tensor<B> out = batch;
-        const auto& children = inner.blocks();
-        for (auto child = children.rbegin(); child != children.rend(); ++child)
-            out = initialize_inverse_of(*child, out, condition);
         return out;
     } else if constexpr (is_inverse<B>::value) {  // inv(inv(b)) = b
         return initialize_block(inner.block(), batch, condition);

@@ -2,15 +2,17 @@
 #pragma once
 
 #include <bijou/dsl/bijection.hpp>
+#include <bijou/dsl/chain.hpp>
 #include <bijou/dsl/check.hpp>
 #include <bijou/dsl/conditional.hpp>
 #include <bijou/dsl/coupling.hpp>
 #include <bijou/dsl/coupling_transform.hpp>
 #include <bijou/dsl/data_init.hpp>
+#include <bijou/dsl/erased_block.hpp>
 #include <bijou/dsl/elementwise.hpp>
 #include <bijou/dsl/elementwise_layer.hpp>
+#include <bijou/dsl/fused.hpp>
 #include <bijou/dsl/inverse.hpp>
 #include <bijou/dsl/permutation.hpp>
-#include <bijou/dsl/repeat_dynamic.hpp>
 #include <bijou/dsl/seq.hpp>
 #include <bijou/dsl/split.hpp>

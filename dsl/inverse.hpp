@@ -36,11 +36,16 @@ template <class Spec>
 struct InverseSpec {
     Spec spec;
 
+    template <class T, bool Conditional>
+    auto build(std::size_t dim, BuildContext& context) const
+    {
+        auto block = build_block<T, Conditional>(spec, dim, context);
+        return Inverse<decltype(block)>(std::move(block));
+    }
     template <class T>
     auto build(std::size_t dim, BuildContext& context) const
     {
-        auto block = spec.template build<T>(dim, context);
-        return Inverse<decltype(block)>(std::move(block));
+        return context.condition_dim > 0 ? build<T, true>(dim, context) : build<T, false>(dim, context);
     }
 };
 

@@ -1,80 +1,63 @@
-// seq(b1, ..., bn): composition. forward runs b1 then ... bn and adds their log-dets; the inverse
-// runs inv(bn) ... inv(b1), so it is derived, never written.
+// seq(b1, ..., bn), repeat<N>(spec), repeat(n, spec): composition of blocks.
+//
+//   forward:  b1, then b2, ..., then bn; the log-dets add
+//   inverse:  inv(bn), ..., inv(b1); derived, never written
+//
+// All three build a Chain (dsl/chain.hpp): the blocks are joined at block boundaries, so each block is
+// compiled once per distinct type and direction, and compile time grows linearly with depth. A chain
+// inside a chain is spliced (seq(seq(a, b), c) is the chain a, b, c). repeat<N>(spec) and repeat(n, spec)
+// are the same chain of N blocks of one type, each with its own parameters; n may come from a command
+// line. For a static composition of a few tiny blocks in one program, see fused(...) (dsl/fused.hpp).
 #pragma once
 
+#include <array>
 #include <tuple>
+#include <utility>
+#include <vector>
 
 #include <bijou/dsl/bijection.hpp>
+#include <bijou/dsl/chain.hpp>
 
 namespace bijou::dsl {
 
-template <class... Blocks>
-class Seq {
-public:
-    using value_type = typename std::tuple_element_t<0, std::tuple<Blocks...>>::value_type;
-
-    explicit Seq(Blocks... blocks) : blocks_(std::move(blocks)...) {}
-
-    std::size_t dim() const { return std::get<0>(blocks_).dim(); }
-
-    template <class X, class C>
-    auto forward(const X& x, const C& c) const
-    {
-        return forward_from<0>(x, Zero{}, c);
-    }
-    template <class Y, class C>
-    auto inverse(const Y& y, const C& c) const
-    {
-        return inverse_from<sizeof...(Blocks)>(y, Zero{}, c);
-    }
-
-    std::vector<Param<value_type>> parameters() const
-    {
-        std::vector<Param<value_type>> all;
-        std::apply([&](const auto&... b) { (append(all, b.parameters()), ...); }, blocks_);
-        return all;
-    }
-
-    const std::tuple<Blocks...>& blocks() const { return blocks_; }
-
-private:
-    static void append(std::vector<Param<value_type>>& to, const std::vector<Param<value_type>>& from)
-    {
-        to.insert(to.end(), from.begin(), from.end());
-    }
-
-    template <std::size_t I, class X, class L, class C>
-    auto forward_from(const X& x, const L& log_det, const C& c) const
-    {
-        if constexpr (I == sizeof...(Blocks)) {
-            return Transformed{x, log_det};
-        } else {
-            auto step = std::get<I>(blocks_).forward(x, c);
-            return forward_from<I + 1>(step.value, bind_log_det(add_terms(log_det, step.log_det)), c);
-        }
-    }
-    template <std::size_t I, class Y, class L, class C>
-    auto inverse_from(const Y& y, const L& log_det, const C& c) const
-    {
-        if constexpr (I == 0) {
-            return Transformed{y, log_det};
-        } else {
-            auto step = std::get<I - 1>(blocks_).inverse(y, c);
-            return inverse_from<I - 1>(step.value, bind_log_det(add_terms(log_det, step.log_det)), c);
-        }
-    }
-
-    std::tuple<Blocks...> blocks_;
-};
+namespace detail {
+template <class T, bool Conditional>
+void require_condition_kind(const BuildContext& context, const char* what)
+{
+    if (Conditional != (context.condition_dim > 0))
+        throw_usage_error(what, Conditional ? "built for a condition, but the build context has none"
+                                            : "built without a condition, but the build context has one of ",
+                          context.condition_dim, " features");
+}
+}  // namespace detail
 
 template <class... Specs>
 struct SeqSpec {
     std::tuple<Specs...> specs;
 
-    template <class T>
-    auto build(std::size_t dim, BuildContext& context) const
+    // The blocks are built last to first: the order in which parameter names were numbered and random
+    // permutations drawn since version 0.1 (a function call's arguments, evaluated right to left by GCC),
+    // which saved checkpoints depend on.
+    template <class T, bool Conditional>
+    Chain<T> build(std::size_t dim, BuildContext& context) const
     {
-        return std::apply([&](const auto&... s) { return Seq(s.template build<T>(dim, context)...); }, specs);
+        detail::require_condition_kind<T, Conditional>(context, "seq");
+        constexpr std::size_t n = sizeof...(Specs);
+        std::array<std::vector<typename Chain<T>::Element>, n> parts;
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            ((append_to_chain<Conditional>(parts[n - 1 - I],
+                                           build_block<T, Conditional>(std::get<n - 1 - I>(specs), dim, context),
+                                           context.condition_dim)),
+             ...);
+        }(std::make_index_sequence<n>{});
+        std::vector<typename Chain<T>::Element> blocks;
+        for (auto& part : parts) blocks.insert(blocks.end(), part.begin(), part.end());
+        return Chain<T>(std::move(blocks), context.condition_dim);
+    }
+    template <class T>
+    Chain<T> build(std::size_t dim, BuildContext& context) const
+    {
+        return context.condition_dim > 0 ? build<T, true>(dim, context) : build<T, false>(dim, context);
     }
 };
 
@@ -85,7 +68,38 @@ SeqSpec<Specs...> seq(Specs... specs)
     return {{std::move(specs)...}};
 }
 
-// repeat<N>(spec): N blocks built from one spec, each with its own parameters.
+// repeat(n, spec): n blocks of one spec, each with its own parameters, built first to last.
+template <class Spec>
+struct RepeatSpec {
+    std::size_t count;
+    Spec spec;
+
+    template <class T, bool Conditional>
+    Chain<T> build(std::size_t dim, BuildContext& context) const
+    {
+        if (count == 0) throw_usage_error("repeat", "needs at least one block, got n = 0");
+        detail::require_condition_kind<T, Conditional>(context, "repeat");
+        std::vector<typename Chain<T>::Element> blocks;
+        blocks.reserve(count);
+        for (std::size_t k = 0; k < count; ++k)
+            append_to_chain<Conditional>(blocks, build_block<T, Conditional>(spec, dim, context), context.condition_dim);
+        return Chain<T>(std::move(blocks), context.condition_dim);
+    }
+    template <class T>
+    Chain<T> build(std::size_t dim, BuildContext& context) const
+    {
+        return context.condition_dim > 0 ? build<T, true>(dim, context) : build<T, false>(dim, context);
+    }
+};
+
+template <class Spec>
+RepeatSpec<Spec> repeat(std::size_t count, Spec spec)
+{
+    return {count, std::move(spec)};
+}
+
+// repeat<N>(spec): the same as repeat(N, spec), with N fixed at compile time. (Built last to first, as
+// a seq of N specs was before version 0.2, so that its checkpoints still load.)
 template <std::size_t N, class Spec>
 auto repeat(const Spec& spec)
 {

@@ -7,7 +7,7 @@
 #pragma once
 
 #include <bijou/dsl/permutation.hpp>
-#include <bijou/dsl/seq.hpp>
+#include <bijou/dsl/fused.hpp>
 #include <bijou/flows/actnorm.hpp>
 #include <bijou/flows/couplings.hpp>
 
@@ -16,7 +16,7 @@ namespace bijou::flows {
 template <class NetSpec, class Split = dsl::Halves>
 auto all_in_one(NetSpec net, SoftClamp clamp = {}, Split split = {})
 {
-    return dsl::seq(realnvp_coupling(std::move(net), clamp, std::move(split)), global_affine(clamp),
+    return dsl::fused(realnvp_coupling(std::move(net), clamp, std::move(split)), global_affine(clamp),
                     dsl::permute_random());
 }
 

@@ -13,7 +13,7 @@
 #pragma once
 
 #include <bijou/dsl/coupling.hpp>
-#include <bijou/dsl/seq.hpp>
+#include <bijou/dsl/fused.hpp>
 #include <bijou/flows/spline.hpp>
 #include <bijou/flows/transforms.hpp>
 
@@ -35,7 +35,7 @@ template <class NetSpec, class Split = dsl::Halves>
 auto glow_coupling(NetSpec net, SoftClamp clamp = {}, Split split = {})
 {
     auto complement = split.swapped();
-    return dsl::seq(dsl::coupling(std::move(split), net, affine_transform(clamp)),
+    return dsl::fused(dsl::coupling(std::move(split), net, affine_transform(clamp)),
                     dsl::coupling(std::move(complement), net, affine_transform(clamp)));
 }
 

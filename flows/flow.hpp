@@ -286,7 +286,7 @@ auto make_flow(std::size_t dim, const Spec& spec, std::uint64_t seed = 0)
 {
     dsl::BuildContext context;
     context.rng.seed(seed);
-    auto block = spec.template build<T>(dim, context);
+    auto block = dsl::build_block<T, false>(spec, dim, context);
     return Flow<T, decltype(block)>(std::move(block));
 }
 

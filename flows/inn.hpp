@@ -233,7 +233,7 @@ auto make_inn(InnLayout layout, const Spec& spec, std::uint64_t seed = 0)
     const InnLayout resolved = layout.resolved();
     dsl::BuildContext context;
     context.rng.seed(seed);
-    auto block = spec.template build<T>(resolved.width, context);
+    auto block = dsl::build_block<T, false>(spec, resolved.width, context);
     return INN<T, decltype(block)>(std::move(block), resolved);
 }
 

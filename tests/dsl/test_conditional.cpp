@@ -2,6 +2,7 @@
 // gradients reach the couplings, the shared condition network and the condition itself.
 #include <bijou/dsl/conditional.hpp>
 #include <bijou/dsl/permutation.hpp>
+#include <bijou/dsl/seq.hpp>
 #include <bijou/flows/couplings.hpp>
 #include <bijou/flows/flow.hpp>
 #include <catch2/catch.hpp>

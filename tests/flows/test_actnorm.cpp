@@ -3,7 +3,7 @@
 #include <bijou/dsl/conditional.hpp>
 #include <bijou/dsl/data_init.hpp>
 #include <bijou/dsl/permutation.hpp>
-#include <bijou/dsl/repeat_dynamic.hpp>
+#include <bijou/dsl/seq.hpp>
 #include <bijou/flows/actnorm.hpp>
 #include <bijou/flows/couplings.hpp>
 #include <bijou/flows/flow.hpp>

@@ -38,7 +38,6 @@
 #include <bijou/dsl/elementwise_layer.hpp>
 #include <bijou/dsl/inverse.hpp>
 #include <bijou/dsl/permutation.hpp>
-#include <bijou/dsl/repeat_dynamic.hpp>
 #include <bijou/dsl/seq.hpp>
 #include <bijou/dsl/split.hpp>
 #include <bijou/flows/actnorm.hpp>
