@@ -159,6 +159,11 @@ private:
 }  // namespace detail
 
 // The model of AnyBlock for a block of type Block; Conditional when it was built for a condition.
+//
+// The members that compile the block's programs are defined out of the class, so that a block type can be
+// compiled once, in a translation unit of its own, and declared `extern template` elsewhere
+// (BIJOU_EXTERN_BLOCK / BIJOU_INSTANTIATE_BLOCK, dsl/block_instantiation.hpp): the block boundary is also
+// a boundary of separate compilation.
 template <class Block, bool Conditional>
 class ErasedBlock final : public AnyBlock<typename Block::value_type> {
     using T = typename Block::value_type;
@@ -170,27 +175,34 @@ public:
     std::vector<Param<T>> parameters() const override { return block_.parameters(); }
     const Block& block() const { return block_; }
 
-    std::unique_ptr<BlockRunner<T>> runner(Direction direction) const override
-    {
-        if (direction == Direction::inverse)
-            return std::make_unique<detail::Runner<Direction::inverse, Block, Conditional>>(block_, condition_dim_);
-        return std::make_unique<detail::Runner<Direction::forward, Block, Conditional>>(block_, condition_dim_);
-    }
-
-    Tensor<T> initialize(const Tensor<T>& batch, const Tensor<T>* condition, bool inverted) const override
-    {
-        if constexpr (Conditional) {
-            const detail::ConditionBatch<T> c{*condition};
-            return inverted ? detail::initialize_inverse_of(block_, batch, c) : detail::initialize_block(block_, batch, c);
-        } else {
-            return inverted ? detail::initialize_inverse_of(block_, batch, NoCondition{})
-                            : detail::initialize_block(block_, batch, NoCondition{});
-        }
-    }
+    std::unique_ptr<BlockRunner<T>> runner(Direction direction) const override;
+    Tensor<T> initialize(const Tensor<T>& batch, const Tensor<T>* condition, bool inverted) const override;
 
 private:
     Block block_;
     std::size_t condition_dim_;
 };
+
+template <class Block, bool Conditional>
+std::unique_ptr<BlockRunner<typename Block::value_type>> ErasedBlock<Block, Conditional>::runner(Direction direction) const
+{
+    if (direction == Direction::inverse)
+        return std::make_unique<detail::Runner<Direction::inverse, Block, Conditional>>(block_, condition_dim_);
+    return std::make_unique<detail::Runner<Direction::forward, Block, Conditional>>(block_, condition_dim_);
+}
+
+template <class Block, bool Conditional>
+Tensor<typename Block::value_type> ErasedBlock<Block, Conditional>::initialize(const Tensor<T>& batch,
+                                                                             const Tensor<T>* condition,
+                                                                             bool inverted) const
+{
+    if constexpr (Conditional) {
+        const detail::ConditionBatch<T> c{*condition};
+        return inverted ? detail::initialize_inverse_of(block_, batch, c) : detail::initialize_block(block_, batch, c);
+    } else {
+        return inverted ? detail::initialize_inverse_of(block_, batch, NoCondition{})
+                        : detail::initialize_block(block_, batch, NoCondition{});
+    }
+}
 
 }  // namespace bijou::dsl
