@@ -129,6 +129,25 @@ ConditionBatch<T> condition_features(const Conditional<Inner, Net>& block, const
     }
 }
 
+// A block that initialisation passes through to the blocks inside it, rather than running it as a whole.
+template <class B, class Condition>
+inline constexpr bool initialised_through_its_parts = WalksItsBlocks<B, Condition> || is_fused<B>::value ||
+                                                      is_inverse<B>::value || is_conditional_wrapper<B>::value;
+
+// A leaf block's own initialisation, before it runs on the batch: data_init in its forward direction,
+// data_init_inverse when it runs inverted (inside inverse(...)).
+template <class B, class Condition>
+void initialise_leaf(const B& block, const block_tensor<B>& batch, const Condition& condition, bool inverted)
+{
+    if (inverted) {
+        if constexpr (InitialisesItsInverse<B>) block.data_init_inverse(batch);
+    } else if constexpr (InitialisesItselfGiven<B, Condition>) {
+        block.data_init(batch, condition.value);
+    } else if constexpr (InitialisesItself<B, Condition>) {
+        block.data_init(batch);
+    }
+}
+
 template <class B, class Condition>
 block_tensor<B> initialize_block(const B& block, const block_tensor<B>& batch, const Condition& condition);
 template <class B, class Condition>
@@ -152,10 +171,7 @@ block_tensor<B> initialize_block(const B& block, const block_tensor<B>& batch, c
                       "dsl::initialize(block, batch, condition)");
         return initialize_block(block.inner(), batch, condition_features(block, condition));
     } else {
-        if constexpr (InitialisesItselfGiven<B, Condition>)
-            block.data_init(batch, condition.value);
-        else if constexpr (InitialisesItself<B, Condition>)
-            block.data_init(batch);
+        initialise_leaf(block, batch, condition, false);
         return run_block<false>(block, batch, condition);
     }
 }
@@ -177,7 +193,7 @@ block_tensor<B> initialize_inverse_of(const B& inner, const block_tensor<B>& bat
     } else if constexpr (is_inverse<B>::value) {  // inv(inv(b)) = b
         return initialize_block(inner.block(), batch, condition);
     } else {
-        if constexpr (InitialisesItsInverse<B>) inner.data_init_inverse(batch);
+        initialise_leaf(inner, batch, condition, true);
         return run_block<true>(inner, batch, condition);
     }
 }

@@ -191,17 +191,28 @@ std::unique_ptr<BlockRunner<typename Block::value_type>> ErasedBlock<Block, Cond
     return std::make_unique<detail::Runner<Direction::forward, Block, Conditional>>(block_, condition_dim_);
 }
 
+// A leaf block initialises itself (dsl/data_init.hpp) and then runs on the batch through its own runner,
+// so initialisation compiles no program of its own; a composite block (fused, inverse, conditional)
+// walks its parts.
 template <class Block, bool Conditional>
 Tensor<typename Block::value_type> ErasedBlock<Block, Conditional>::initialize(const Tensor<T>& batch,
                                                                              const Tensor<T>* condition,
                                                                              bool inverted) const
 {
-    if constexpr (Conditional) {
-        const detail::ConditionBatch<T> c{*condition};
+    using Condition = std::conditional_t<Conditional, detail::ConditionBatch<T>, NoCondition>;
+    Condition c{};
+    if constexpr (Conditional) c.value = *condition;
+    if constexpr (detail::initialised_through_its_parts<Block, Condition>) {
         return inverted ? detail::initialize_inverse_of(block_, batch, c) : detail::initialize_block(block_, batch, c);
     } else {
-        return inverted ? detail::initialize_inverse_of(block_, batch, NoCondition{})
-                        : detail::initialize_block(block_, batch, NoCondition{});
+        detail::initialise_leaf(block_, batch, c, inverted);
+        const auto run = runner(inverted ? Direction::inverse : Direction::forward);
+        run->bind(batch.shape()[0], false, false);
+        run->input().set(batch);
+        if constexpr (Conditional)
+            if (run->reads_condition()) run->condition().set(c.value);
+        run->forward();
+        return run->output();
     }
 }
 

@@ -10,6 +10,7 @@
 #include <bijou/engine/optim/optim.hpp>
 #include <catch2/catch.hpp>
 
+#include <new>
 #include <random>
 
 #define BIJOU_TESTING_COUNT_MALLOC  // malloc as well as operator new
@@ -40,13 +41,12 @@ T loss_value(const auto& program)
 TEST_CASE("the counters see every kind of allocation")
 {
     testing::AllocationScope scope;
-    delete new int(1);
-    delete[] new double[4];
-    delete new (std::nothrow) int(2);
-    struct alignas(64) Wide {
-        float x[16];
-    };
-    delete new Wide;
+    // Direct calls of the allocation functions: a new-expression whose result is not used may be
+    // elided by the optimiser (it is, at -O1), a call of operator new may not.
+    ::operator delete(::operator new(sizeof(int)));
+    ::operator delete[](::operator new[](4 * sizeof(double)));
+    ::operator delete(::operator new(sizeof(int), std::nothrow));
+    ::operator delete(::operator new(64, std::align_val_t(64)), std::align_val_t(64));
     CHECK(scope.new_calls() == 4);
 #if BIJOU_COUNT_MALLOC
     CHECK(scope.malloc_calls() >= 4);  // operator new is built on malloc here
