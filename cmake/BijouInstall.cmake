@@ -7,6 +7,9 @@ include(CMakePackageConfigHelpers)
 install(DIRECTORY engine dsl flows DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/bijou FILES_MATCHING PATTERN "*.hpp")
 install(FILES bijou.hpp DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/bijou)
 install(TARGETS bijou bijou_experiment_kit EXPORT bijouTargets)
+if(TARGET bijou_precompiled)
+  install(TARGETS bijou_precompiled EXPORT bijouTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+endif()
 # The experiment kit: its headers, the data its loaders read, and bijou_add_experiment() (BijouExperiment.cmake,
 # included by the package config).
 install(DIRECTORY examples/common/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/bijou/examples/common

@@ -162,8 +162,8 @@ private:
 //
 // The members that compile the block's programs are defined out of the class, so that a block type can be
 // compiled once, in a translation unit of its own, and declared `extern template` elsewhere
-// (BIJOU_EXTERN_BLOCK / BIJOU_INSTANTIATE_BLOCK, dsl/block_instantiation.hpp): the block boundary is also
-// a boundary of separate compilation.
+// (BIJOU_EXTERN_BLOCK / BIJOU_INSTANTIATE_BLOCK, below): the block boundary is also a boundary of separate
+// compilation.
 template <class Block, bool Conditional>
 class ErasedBlock final : public AnyBlock<typename Block::value_type> {
     using T = typename Block::value_type;
@@ -216,4 +216,18 @@ Tensor<typename Block::value_type> ErasedBlock<Block, Conditional>::initialize(c
     }
 }
 
+// The block a spec of type Spec builds for scalar type T (widths do not change the type).
+template <class T, class Spec>
+using block_of = decltype(build_block<T, false>(std::declval<const Spec&>(), std::size_t{}, std::declval<BuildContext&>()));
+
 }  // namespace bijou::dsl
+
+// Separate compilation of a block type, e.g. a block of your own used by several programs:
+//   in a header every user includes:    BIJOU_EXTERN_BLOCK(float, decltype(my_spec), false)
+//   in one .cpp file:                    BIJOU_INSTANTIATE_BLOCK(float, decltype(my_spec), false)
+// (Conditional: true for the blocks inside conditional(...).) The .cpp then holds the block's programs,
+// compiled once, and the other translation units only call them.
+#define BIJOU_EXTERN_BLOCK(T, Spec, Conditional) \
+    extern template class bijou::dsl::ErasedBlock<bijou::dsl::block_of<T, Spec>, Conditional>;
+#define BIJOU_INSTANTIATE_BLOCK(T, Spec, Conditional) \
+    template class bijou::dsl::ErasedBlock<bijou::dsl::block_of<T, Spec>, Conditional>;

@@ -103,18 +103,15 @@ struct BoundProgram {
 };
 }  // namespace detail
 
+// The members that build and run the flow's programs are defined after the class: so that a flow type
+// can be compiled once into a library (flows/precompiled.hpp) and declared `extern template` elsewhere.
 template <class T, class Block>
 class Flow {
 public:
     using value_type = T;
     static constexpr bool conditional = detail::is_conditional<Block>;
 
-    explicit Flow(Block block)
-        : block_(std::move(block)), x_(block_.dim(), "x"), z_(block_.dim(), "z"), c_(make_condition_input()),
-          log_prob_{detail::log_prob_program(block_, x_, c_)}, forward_{detail::forward_program(block_, x_, c_)},
-          inverse_{detail::inverse_program(block_, z_, c_)}
-    {
-    }
+    explicit Flow(Block block);
 
     std::size_t dim() const { return block_.dim(); }
     std::size_t condition_dim() const
@@ -126,46 +123,16 @@ public:
     std::vector<Param<T>> parameters() const { return block_.parameters(); }
 
     // log p(x) per row (B x 1); log p(x | c) for a conditional flow.
-    Tensor<T> log_prob(const Tensor<T>& x) requires(!conditional)
-    {
-        check(x, dim(), "log_prob", "data");
-        log_prob_.run(x_, x);
-        return log_prob_.program.value();
-    }
-    Tensor<T> log_prob(const Tensor<T>& x, const Tensor<T>& c) requires conditional
-    {
-        check(x, dim(), "log_prob", "data");
-        log_prob_.run(x_, x, c_, conditions_for(x.shape()[0], c, "log_prob"));
-        return log_prob_.program.value();
-    }
+    Tensor<T> log_prob(const Tensor<T>& x) requires(!conditional);
+    Tensor<T> log_prob(const Tensor<T>& x, const Tensor<T>& c) requires conditional;
 
     // z = f(x) and log|det Df(x)| per row.
-    std::pair<Tensor<T>, Tensor<T>> forward(const Tensor<T>& x) requires(!conditional)
-    {
-        check(x, dim(), "forward", "data");
-        forward_.run(x_, x);
-        return {forward_.program.template value<0>(), forward_.program.template value<1>()};
-    }
-    std::pair<Tensor<T>, Tensor<T>> forward(const Tensor<T>& x, const Tensor<T>& c) requires conditional
-    {
-        check(x, dim(), "forward", "data");
-        forward_.run(x_, x, c_, conditions_for(x.shape()[0], c, "forward"));
-        return {forward_.program.template value<0>(), forward_.program.template value<1>()};
-    }
+    std::pair<Tensor<T>, Tensor<T>> forward(const Tensor<T>& x) requires(!conditional);
+    std::pair<Tensor<T>, Tensor<T>> forward(const Tensor<T>& x, const Tensor<T>& c) requires conditional;
 
     // x = f^-1(z) and log|det Df^-1(z)| per row.
-    std::pair<Tensor<T>, Tensor<T>> inverse(const Tensor<T>& z) requires(!conditional)
-    {
-        check(z, dim(), "inverse", "latents");
-        inverse_.run(z_, z);
-        return {inverse_.program.template value<0>(), inverse_.program.template value<1>()};
-    }
-    std::pair<Tensor<T>, Tensor<T>> inverse(const Tensor<T>& z, const Tensor<T>& c) requires conditional
-    {
-        check(z, dim(), "inverse", "latents");
-        inverse_.run(z_, z, c_, conditions_for(z.shape()[0], c, "inverse"));
-        return {inverse_.program.template value<0>(), inverse_.program.template value<1>()};
-    }
+    std::pair<Tensor<T>, Tensor<T>> inverse(const Tensor<T>& z) requires(!conditional);
+    std::pair<Tensor<T>, Tensor<T>> inverse(const Tensor<T>& z, const Tensor<T>& c) requires conditional;
 
     // n samples x = f^-1(z), z ~ N(0, I); for a conditional flow, given c (n x C, or 1 x C for all).
     template <class Rng>
@@ -181,16 +148,8 @@ public:
 
     // Data-dependent initialisation (ActNorm): each block that has one initialises itself on the batch
     // as transformed by the blocks before it (dsl/data_init.hpp). Call once, before training.
-    void initialize(const Tensor<T>& batch) requires(!conditional)
-    {
-        check(batch, dim(), "initialize", "data");
-        dsl::initialize(block_, batch);
-    }
-    void initialize(const Tensor<T>& batch, const Tensor<T>& c) requires conditional
-    {
-        check(batch, dim(), "initialize", "data");
-        dsl::initialize(block_, batch, conditions_for(batch.shape()[0], c, "initialize"));
-    }
+    void initialize(const Tensor<T>& batch) requires(!conditional);
+    void initialize(const Tensor<T>& batch, const Tensor<T>& c) requires conditional;
 
     // Maximum-likelihood training (flows/fit.hpp): fit(*this, train[, conditions], options).
     FitReport fit(const Tensor<T>& train, FitOptions<T> options = {}) requires(!conditional)
@@ -204,11 +163,8 @@ public:
 
     // The parameters to / from a checkpoint file (engine/checkpoint.hpp): an atomic write; a load that
     // validates the whole file (format, checksum, names, shapes) before changing anything.
-    void save(const std::string& path, const SaveOptions& options = {}) const
-    {
-        save_parameters(path, parameters(), options);
-    }
-    Metadata load(const std::string& path) { return load_parameters(path, parameters()); }
+    void save(const std::string& path, const SaveOptions& options = {}) const;
+    Metadata load(const std::string& path);
 
     // The negative log-likelihood (mean over the batch) as a trainable program over input x (and the
     // condition input c for a conditional flow).
@@ -245,18 +201,7 @@ private:
     }
 
     // Conditions row-matched to a batch of n: n x C as given, or 1 x C repeated for every row.
-    const Tensor<T>& conditions_for(std::size_t n, const Tensor<T>& c, const char* what)
-    {
-        if (c.shape()[1] != condition_dim() || (c.shape()[0] != n && c.shape()[0] != 1))
-            throw_shape_error(std::string("Flow::") + what, "expected conditions of shape ", n, " x ",
-                              condition_dim(), " (or 1 x ", condition_dim(), " for the whole batch), got ",
-                              shape_of(c));
-        if (c.shape()[0] == n) return c;
-        if (repeated_.shape()[0] != n || repeated_.shape()[1] != c.shape()[1])
-            repeated_ = Tensor<T>::from_shape({n, c.shape()[1]});
-        for (std::size_t r = 0; r < n; ++r) xt::row(repeated_, r) = xt::row(c, 0);
-        return repeated_;
-    }
+    const Tensor<T>& conditions_for(std::size_t n, const Tensor<T>& c, const char* what);
 
     using Condition = detail::ConditionInput<T, Block>;
     template <class F>
@@ -279,6 +224,96 @@ private:
     ProgramOf<decltype(make_inverse)> inverse_;
     Tensor<T> repeated_;
 };
+
+template <class T, class Block>
+Flow<T, Block>::Flow(Block block)
+    : block_(std::move(block)), x_(block_.dim(), "x"), z_(block_.dim(), "z"), c_(make_condition_input()),
+      log_prob_{detail::log_prob_program(block_, x_, c_)}, forward_{detail::forward_program(block_, x_, c_)},
+      inverse_{detail::inverse_program(block_, z_, c_)}
+{
+}
+
+template <class T, class Block>
+Tensor<T> Flow<T, Block>::log_prob(const Tensor<T>& x) requires(!conditional)
+{
+    check(x, dim(), "log_prob", "data");
+    log_prob_.run(x_, x);
+    return log_prob_.program.value();
+}
+template <class T, class Block>
+Tensor<T> Flow<T, Block>::log_prob(const Tensor<T>& x, const Tensor<T>& c) requires conditional
+{
+    check(x, dim(), "log_prob", "data");
+    log_prob_.run(x_, x, c_, conditions_for(x.shape()[0], c, "log_prob"));
+    return log_prob_.program.value();
+}
+
+template <class T, class Block>
+std::pair<Tensor<T>, Tensor<T>> Flow<T, Block>::forward(const Tensor<T>& x) requires(!conditional)
+{
+    check(x, dim(), "forward", "data");
+    forward_.run(x_, x);
+    return {forward_.program.template value<0>(), forward_.program.template value<1>()};
+}
+template <class T, class Block>
+std::pair<Tensor<T>, Tensor<T>> Flow<T, Block>::forward(const Tensor<T>& x, const Tensor<T>& c) requires conditional
+{
+    check(x, dim(), "forward", "data");
+    forward_.run(x_, x, c_, conditions_for(x.shape()[0], c, "forward"));
+    return {forward_.program.template value<0>(), forward_.program.template value<1>()};
+}
+
+template <class T, class Block>
+std::pair<Tensor<T>, Tensor<T>> Flow<T, Block>::inverse(const Tensor<T>& z) requires(!conditional)
+{
+    check(z, dim(), "inverse", "latents");
+    inverse_.run(z_, z);
+    return {inverse_.program.template value<0>(), inverse_.program.template value<1>()};
+}
+template <class T, class Block>
+std::pair<Tensor<T>, Tensor<T>> Flow<T, Block>::inverse(const Tensor<T>& z, const Tensor<T>& c) requires conditional
+{
+    check(z, dim(), "inverse", "latents");
+    inverse_.run(z_, z, c_, conditions_for(z.shape()[0], c, "inverse"));
+    return {inverse_.program.template value<0>(), inverse_.program.template value<1>()};
+}
+
+template <class T, class Block>
+void Flow<T, Block>::initialize(const Tensor<T>& batch) requires(!conditional)
+{
+    check(batch, dim(), "initialize", "data");
+    dsl::initialize(block_, batch);
+}
+template <class T, class Block>
+void Flow<T, Block>::initialize(const Tensor<T>& batch, const Tensor<T>& c) requires conditional
+{
+    check(batch, dim(), "initialize", "data");
+    dsl::initialize(block_, batch, conditions_for(batch.shape()[0], c, "initialize"));
+}
+
+template <class T, class Block>
+void Flow<T, Block>::save(const std::string& path, const SaveOptions& options) const
+{
+    save_parameters(path, parameters(), options);
+}
+template <class T, class Block>
+Metadata Flow<T, Block>::load(const std::string& path)
+{
+    return load_parameters(path, parameters());
+}
+
+template <class T, class Block>
+const Tensor<T>& Flow<T, Block>::conditions_for(std::size_t n, const Tensor<T>& c, const char* what)
+{
+    if (c.shape()[1] != condition_dim() || (c.shape()[0] != n && c.shape()[0] != 1))
+        throw_shape_error(std::string("Flow::") + what, "expected conditions of shape ", n, " x ", condition_dim(),
+                          " (or 1 x ", condition_dim(), " for the whole batch), got ", shape_of(c));
+    if (c.shape()[0] == n) return c;
+    if (repeated_.shape()[0] != n || repeated_.shape()[1] != c.shape()[1])
+        repeated_ = Tensor<T>::from_shape({n, c.shape()[1]});
+    for (std::size_t r = 0; r < n; ++r) xt::row(repeated_, r) = xt::row(c, 0);
+    return repeated_;
+}
 
 // make_flow<float>(dim, spec[, seed]): build the spec's blocks for `dim` features.
 template <class T, class Spec>

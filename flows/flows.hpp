@@ -9,6 +9,7 @@
 #include <bijou/flows/inn.hpp>
 #include <bijou/flows/lu_linear.hpp>
 #include <bijou/flows/mmd.hpp>
+#include <bijou/flows/precompiled.hpp>
 #include <bijou/flows/spline.hpp>
 #include <bijou/flows/squash.hpp>
 #include <bijou/flows/transforms.hpp>
