@@ -46,6 +46,7 @@ using nice_1 = decltype(flows::nice_coupling(net<1>{}));
 using gin_1 = decltype(flows::gin_coupling(net<1>{}));
 using spline_1 = decltype(flows::spline_coupling(net<1>{}));
 using spline_2 = decltype(flows::spline_coupling(net<2>{}));
+using glow_1 = decltype(flows::glow_coupling(net<1>{}));
 using glow_2 = decltype(flows::glow_coupling(net<2>{}));
 using all_in_one_2 = decltype(flows::all_in_one(net<2>{}));
 using inverse_realnvp_1 = decltype(dsl::inverse(std::declval<realnvp_1>()));
@@ -89,7 +90,8 @@ using conditional_flow_net = Flow<T, dsl::Conditional<dsl::Chain<T>, MLP<T, 1, a
     X(double, bijou::precompiled::inverse_realnvp_1, true)
 #define BIJOU_PRECOMPILED_SPLINES_DOUBLE(X)                                                                   \
     X(double, bijou::precompiled::spline_1, false) X(double, bijou::precompiled::spline_1, true)              \
-    X(double, bijou::precompiled::gin_1, false) X(double, bijou::precompiled::gin_1, true)
+    X(double, bijou::precompiled::gin_1, false) X(double, bijou::precompiled::gin_1, true)                    \
+    X(double, bijou::precompiled::glow_1, false)
 
 #define BIJOU_PRECOMPILED_BLOCKS(X)                                                                           \
     BIJOU_PRECOMPILED_LAYERS_FLOAT(X) BIJOU_PRECOMPILED_COUPLINGS_FLOAT(X) BIJOU_PRECOMPILED_COMPOSITES_FLOAT(X) \
