@@ -1,0 +1,15 @@
+# The test's object file must not define the separately compiled block's programs: BIJOU_EXTERN_BLOCK
+# suppressed them. Run as: cmake -DOBJECT=<test object> -DNM=<nm> -P no_runner_here.cmake
+execute_process(COMMAND ${NM} -C --defined-only ${OBJECT} OUTPUT_VARIABLE symbols RESULT_VARIABLE status)
+if(NOT status EQUAL 0)
+  message(FATAL_ERROR "nm failed on ${OBJECT}")
+endif()
+string(REGEX MATCHALL "[^\n]*ErasedBlock<[^\n]*shifted_sinh[^\n]*::runner[^\n]*" found "${symbols}")
+if(found)
+  message(FATAL_ERROR "the block's programs were compiled in the test too:\n${found}")
+endif()
+string(REGEX MATCHALL "[^\n]*Runner<[^\n]*shifted_sinh[^\n]*" runners "${symbols}")
+if(runners)
+  message(FATAL_ERROR "the block's runners were compiled in the test too:\n${runners}")
+endif()
+message(STATUS "no program of the separately compiled block in ${OBJECT}")
