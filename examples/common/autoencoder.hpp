@@ -120,82 +120,13 @@ public:
                        mean(sum(square(code), 1)) * (lambda * per_latent));
     }
 
-    Tensor<T> encode(const Tensor<T>& images) const
-    {
-        check(images, options_.pixels, "encode", "images");
-        Input<T> x(options_.pixels, "images");
-        Program program(encoder(x));
-        return run(program, x, images);
-    }
-
-    Tensor<T> decode(const Tensor<T>& latents) const
-    {
-        check(latents, options_.latent, "decode", "latents");
-        Input<T> z(options_.latent, "latents");
-        Program program(decoder(z));
-        return run(program, z, latents);
-    }
-
+    Tensor<T> encode(const Tensor<T>& images) const;
+    Tensor<T> decode(const Tensor<T>& latents) const;
     // Mean squared reconstruction error per pixel, ||D(E(x)) - x||^2 / 64, on the 0..max_value scale.
-    double reconstruction_mse(const Tensor<T>& images) const
-    {
-        const Tensor<T> back = decode(encode(images));
-        double total = 0;
-        for (std::size_t i = 0; i < back.size(); ++i) {
-            const double d = double(back.data()[i]) - double(images.data()[i]);
-            total += d * d;
-        }
-        return total / double(back.size());
-    }
-
-    AutoencoderReport train(const Tensor<T>& images, const AutoencoderTraining& training)
-    {
-        check(images, options_.pixels, "train", "images");
-        const std::size_t n = images.shape()[0];
-        if (n == 0 || training.steps <= 0 || training.batch_size == 0 || !(training.lr > 0))
-            throw_usage_error("Autoencoder::train", "needs images, steps > 0, batch_size > 0 and lr > 0; got ", n,
-                              " images, ", training.steps, " steps, batch ", training.batch_size, ", lr ", training.lr);
-        const std::size_t batch = std::min(training.batch_size, n);
-
-        Input<T> x(options_.pixels, "images"), noise(options_.latent, "latent_noise");
-        auto program = loss_program(x, noise);
-        program.bind(batch);
-        Adam<T> optimizer(parameters(), {.lr = training.lr});
-        const CosineDecay schedule{.base = training.lr, .min_lr = training.lr / 100, .total_steps = training.steps};
-
-        std::mt19937_64 rng(training.seed);
-        std::vector<std::size_t> order(n);
-        std::iota(order.begin(), order.end(), std::size_t(0));
-        std::size_t next = n;  // shuffle before the first batch
-
-        AutoencoderReport report;
-        report.losses.reserve(std::size_t(training.steps));
-        std::vector<double> step_ms;
-        step_ms.reserve(std::size_t(training.steps));
-        for (std::int64_t step = 0; step < training.steps; ++step) {
-            const auto start = std::chrono::steady_clock::now();
-            T* rows = x.value().data();
-            for (std::size_t r = 0; r < batch; ++r) {
-                if (next == n) {
-                    random::shuffle(order, rng);
-                    next = 0;
-                }
-                const T* source = images.data() + order[next++] * options_.pixels;
-                std::copy_n(source, options_.pixels, rows + r * options_.pixels);
-            }
-            for (T& e : noise.value()) e = T(random::normal(rng));
-            program.forward();
-            program.backward();
-            optimizer.set_lr(schedule(step));
-            optimizer.step();
-            step_ms.push_back(
-                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
-            report.losses.push_back(double(program.value()(0, 0)));
-        }
-        std::nth_element(step_ms.begin(), step_ms.begin() + std::ptrdiff_t(step_ms.size() / 2), step_ms.end());
-        report.median_step_ms = step_ms[step_ms.size() / 2];
-        return report;
-    }
+    double reconstruction_mse(const Tensor<T>& images) const;
+    // Trains both networks on the loss above (defined out of the class, like encode and decode, so that
+    // a program linking the compiled kit, BIJOU_EXPERIMENT_KIT_COMPILED, uses the kit's copy).
+    AutoencoderReport train(const Tensor<T>& images, const AutoencoderTraining& training);
 
 private:
     // D(z) / 16: the decoder on the [0, 1] scale.
@@ -238,5 +169,89 @@ private:
     MLP<T, 2, activation::elu> encoder_;
     MLP<T, 2, activation::elu> decoder_;
 };
+
+template <class T>
+Tensor<T> Autoencoder<T>::encode(const Tensor<T>& images) const
+{
+    check(images, options_.pixels, "encode", "images");
+    Input<T> x(options_.pixels, "images");
+    Program program(encoder(x));
+    return run(program, x, images);
+}
+
+template <class T>
+Tensor<T> Autoencoder<T>::decode(const Tensor<T>& latents) const
+{
+    check(latents, options_.latent, "decode", "latents");
+    Input<T> z(options_.latent, "latents");
+    Program program(decoder(z));
+    return run(program, z, latents);
+}
+
+template <class T>
+double Autoencoder<T>::reconstruction_mse(const Tensor<T>& images) const
+{
+    const Tensor<T> back = decode(encode(images));
+    double total = 0;
+    for (std::size_t i = 0; i < back.size(); ++i) {
+        const double d = double(back.data()[i]) - double(images.data()[i]);
+        total += d * d;
+    }
+    return total / double(back.size());
+}
+
+template <class T>
+AutoencoderReport Autoencoder<T>::train(const Tensor<T>& images, const AutoencoderTraining& training)
+{
+    check(images, options_.pixels, "train", "images");
+    const std::size_t n = images.shape()[0];
+    if (n == 0 || training.steps <= 0 || training.batch_size == 0 || !(training.lr > 0))
+        throw_usage_error("Autoencoder::train", "needs images, steps > 0, batch_size > 0 and lr > 0; got ", n,
+                          " images, ", training.steps, " steps, batch ", training.batch_size, ", lr ", training.lr);
+    const std::size_t batch = std::min(training.batch_size, n);
+
+    Input<T> x(options_.pixels, "images"), noise(options_.latent, "latent_noise");
+    auto program = loss_program(x, noise);
+    program.bind(batch);
+    Adam<T> optimizer(parameters(), {.lr = training.lr});
+    const CosineDecay schedule{.base = training.lr, .min_lr = training.lr / 100, .total_steps = training.steps};
+
+    std::mt19937_64 rng(training.seed);
+    std::vector<std::size_t> order(n);
+    std::iota(order.begin(), order.end(), std::size_t(0));
+    std::size_t next = n;  // shuffle before the first batch
+
+    AutoencoderReport report;
+    report.losses.reserve(std::size_t(training.steps));
+    std::vector<double> step_ms;
+    step_ms.reserve(std::size_t(training.steps));
+    for (std::int64_t step = 0; step < training.steps; ++step) {
+        const auto start = std::chrono::steady_clock::now();
+        T* rows = x.value().data();
+        for (std::size_t r = 0; r < batch; ++r) {
+            if (next == n) {
+                random::shuffle(order, rng);
+                next = 0;
+            }
+            const T* source = images.data() + order[next++] * options_.pixels;
+            std::copy_n(source, options_.pixels, rows + r * options_.pixels);
+        }
+        for (T& e : noise.value()) e = T(random::normal(rng));
+        program.forward();
+        program.backward();
+        optimizer.set_lr(schedule(step));
+        optimizer.step();
+        step_ms.push_back(
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+        report.losses.push_back(double(program.value()(0, 0)));
+    }
+    std::nth_element(step_ms.begin(), step_ms.begin() + std::ptrdiff_t(step_ms.size() / 2), step_ms.end());
+    report.median_step_ms = step_ms[step_ms.size() / 2];
+    return report;
+}
+
+#ifdef BIJOU_EXPERIMENT_KIT_COMPILED  // compiled once, in the kit (autoencoder.cpp)
+extern template class Autoencoder<float>;
+#endif
 
 }  // namespace bijou::examples

@@ -42,6 +42,7 @@
 #include <numeric>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -132,12 +133,12 @@ public:
     template <class U>
     Tensor<T> evaluate_phi(const Tensor<U>& images) const
     {
-        return evaluate(images, [&](const Input<T>& x) { return phi(x); });
+        return evaluate(as_value_type(images), Output::phi);
     }
     template <class U>
     Tensor<T> evaluate_logits(const Tensor<U>& images) const
     {
-        return evaluate(images, [&](const Input<T>& x) { return logits(x); });
+        return evaluate(as_value_type(images), Output::logits);
     }
 
     // The most likely class of each image.
@@ -187,19 +188,18 @@ private:
     {
     }
 
-    template <class U, class Build>
-    Tensor<T> evaluate(const Tensor<U>& images, Build&& build) const
+    enum class Output { phi, logits };
+    // Both evaluate_* in one program per call; out of the class, so that a program linking the compiled
+    // kit (BIJOU_EXPERIMENT_KIT_COMPILED) uses the kit's copy instead of compiling its own.
+    Tensor<T> evaluate(const Tensor<T>& images, Output output) const;
+
+    template <class U>
+    static decltype(auto) as_value_type(const Tensor<U>& images)
     {
-        if (images.shape()[1] != Digits::pixels)
-            throw_shape_error("DigitClassifier", "expects images of ", Digits::pixels, " pixels, got ",
-                              images.shape()[0], " x ", images.shape()[1]);
-        if (images.shape()[0] == 0) return Tensor<T>::from_shape({0, 0});
-        Input<T> x(Digits::pixels, "classifier.images");
-        Program program(build(x));
-        program.bind(images.shape()[0]);
-        x.set(xt::cast<T>(images));
-        program.forward();
-        return program.value();
+        if constexpr (std::is_same_v<U, T>)
+            return (images);
+        else
+            return Tensor<T>(xt::cast<T>(images));
     }
 
     DigitClassifierOptions options_;
@@ -207,6 +207,24 @@ private:
     Linear<T> representation_layer_;
     Linear<T> output_layer_;
 };
+
+template <class T>
+Tensor<T> DigitClassifier<T>::evaluate(const Tensor<T>& images, Output output) const
+{
+    if (images.shape()[1] != Digits::pixels)
+        throw_shape_error("DigitClassifier", "expects images of ", Digits::pixels, " pixels, got ", images.shape()[0],
+                          " x ", images.shape()[1]);
+    if (images.shape()[0] == 0) return Tensor<T>::from_shape({0, 0});
+    Input<T> x(Digits::pixels, "classifier.images");
+    const auto run = [&](auto&& expression) {
+        Program program(expression);
+        program.bind(images.shape()[0]);
+        x.set(images);
+        program.forward();
+        return Tensor<T>(program.value());
+    };
+    return output == Output::phi ? run(phi(x)) : run(logits(x));
+}
 
 // Trains classifier on (images, labels) as described at the top of this file.
 template <class T, class U>
@@ -277,5 +295,15 @@ DigitClassifier<T> train_digit_classifier(const Tensor<U>& images, const std::ve
     if (report != nullptr) *report = r;
     return classifier;
 }
+
+#ifdef BIJOU_EXPERIMENT_KIT_COMPILED  // compiled once, in the kit (digit_classifier.cpp)
+extern template class DigitClassifier<float>;
+extern template DigitClassifierReport train_digit_classifier<float, double>(DigitClassifier<float>&,
+                                                                           const Tensor<double>&,
+                                                                           const std::vector<int>&);
+extern template DigitClassifierReport train_digit_classifier<float, float>(DigitClassifier<float>&,
+                                                                          const Tensor<float>&,
+                                                                          const std::vector<int>&);
+#endif
 
 }  // namespace bijou::examples

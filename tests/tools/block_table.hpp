@@ -202,7 +202,7 @@ TableRow check_entry_on(const BlockEntry<Spec>& e, const char* inputs, const Sam
                         dsl::CheckOptions options, const TableOptions& table)
 {
     const auto block = build_entry<T>(e, table);
-    TableRow row{e.name, dsl::detail::scalar_name<T>(), inputs};
+    TableRow row{.block = e.name, .type = dsl::detail::scalar_name<T>(), .inputs = inputs};
     if constexpr (is_conditional_block<decltype(block)>)
         row.report = dsl::check_bijection(block, sampler, dsl::samplers::normal(), options);
     else
@@ -270,7 +270,7 @@ TableRow check_entry_gradients(const BlockEntry<Spec>& e, const Sampler& sampler
     targets.push_back(target(z));
     const auto inverse_report = check_gradients(inverse, targets, steps);
 
-    TableRow row{e.name, "double", "gradients"};
+    TableRow row{.block = e.name, .type = "double", .inputs = "gradients"};
     row.is_gradient_row = true;
     row.gradients.nll_error = nll_report.worst_error;
     row.gradients.nll_where = nll_report.worst_where;
