@@ -316,18 +316,10 @@ struct Attack {
 Attack attack(const examples::DigitClassifier<T>& classifier, const Tensor<T>& images, const std::vector<int>& labels,
               double epsilon, std::size_t steps, double alpha)
 {
-    Input<T> x(pixels, "attacked_images", {.requires_grad = true});
-    Input<T> y(Digits::classes, "true_labels");
-    Program loss(examples::cross_entropy(classifier.logits(x), y));
-    loss.bind(images.shape()[0]);
-    y.set(examples::one_hot<T>(labels));
-
     Tensor<T> current = images;
     for (std::size_t step = 0; step < steps; ++step) {
-        x.set(current);
-        loss.forward();
-        loss.backward();  // d(mean CE)/dx into x.grad(); the sign is that of each image's own gradient
-        const Tensor<T>& grad = x.grad();
+        // the sign is that of each image's own gradient (the mean's factor 1/n does not change it)
+        const Tensor<T> grad = classifier.cross_entropy_gradient(current, labels);
         for (std::size_t i = 0; i < current.size(); ++i) {
             const double g = grad.data()[i], original = images.data()[i];
             const double moved = double(current.data()[i]) + alpha * double((g > 0) - (g < 0));
@@ -335,7 +327,6 @@ Attack attack(const examples::DigitClassifier<T>& classifier, const Tensor<T>& i
                 T(std::clamp(std::clamp(moved, original - epsilon, original + epsilon), 0.0, Digits::max_value));
         }
     }
-    loss.zero_grad();  // the classifier's own gradients were accumulated on the way; leave them clean
     return {current, classifier.predict(current)};
 }
 

@@ -170,6 +170,11 @@ public:
         return double(correct) / double(labels.size());
     }
 
+    // d(mean cross-entropy of the true labels)/d(images) for a batch (rows of 64 pixels, 0..16): the
+    // direction adversarial attacks follow. One program per call, like evaluate_*; the classifier's own
+    // gradients are left at zero.
+    Tensor<T> cross_entropy_gradient(const Tensor<T>& images, const std::vector<int>& labels) const;
+
     std::size_t representation_width() const { return representation_layer_.out_features(); }
     const DigitClassifierOptions& options() const { return options_; }
 
@@ -224,6 +229,26 @@ Tensor<T> DigitClassifier<T>::evaluate(const Tensor<T>& images, Output output) c
         return Tensor<T>(program.value());
     };
     return output == Output::phi ? run(phi(x)) : run(logits(x));
+}
+
+template <class T>
+Tensor<T> DigitClassifier<T>::cross_entropy_gradient(const Tensor<T>& images, const std::vector<int>& labels) const
+{
+    if (images.shape()[1] != Digits::pixels || images.shape()[0] != labels.size() || labels.empty())
+        throw_shape_error("DigitClassifier::cross_entropy_gradient", "needs n x ", Digits::pixels,
+                          " images and n labels with n >= 1, got ", shape_of(images), " images and ", labels.size(),
+                          " labels");
+    Input<T> x(Digits::pixels, "classifier.images", {.requires_grad = true});
+    Input<T> y(Digits::classes, "classifier.labels");
+    Program loss(cross_entropy(logits(x), y));
+    loss.bind(images.shape()[0]);
+    x.set(images);
+    y.set(one_hot<T>(labels));
+    loss.forward();
+    loss.backward();
+    Tensor<T> gradient = x.grad();
+    loss.zero_grad();
+    return gradient;
 }
 
 // Trains classifier on (images, labels) as described at the top of this file.

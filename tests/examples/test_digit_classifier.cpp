@@ -57,6 +57,44 @@ TEST_CASE("classifier loss gradients match finite differences for weights and in
     CHECK(report.worst_error < 1e-6);
 }
 
+TEST_CASE("cross_entropy_gradient is the input gradient of the mean cross-entropy, and leaves the weights' gradients at zero")
+{
+    DigitClassifier<double> classifier(small);
+    const Tensor<double> images = random_images(4, 12);
+    const std::vector<int> labels{2, 5, 5, 0};
+    const Tensor<double> gradient = classifier.cross_entropy_gradient(images, labels);
+    REQUIRE(shape_of(gradient) == shape_of(images));
+
+    // the loss through evaluate_logits, differentiated by central differences on a few pixels
+    const Tensor<double> targets = one_hot<double>(labels);
+    const auto loss = [&](const Tensor<double>& x) {
+        const Tensor<double> l = classifier.evaluate_logits(x);
+        double total = 0;
+        for (std::size_t i = 0; i < l.shape()[0]; ++i) {
+            double top = l(i, 0), sum = 0, target = 0;
+            for (std::size_t k = 1; k < l.shape()[1]; ++k) top = std::max(top, l(i, k));
+            for (std::size_t k = 0; k < l.shape()[1]; ++k) {
+                sum += std::exp(l(i, k) - top);
+                target += targets(i, k) * l(i, k);
+            }
+            total += top + std::log(sum) - target;
+        }
+        return total / double(l.shape()[0]);
+    };
+    for (const std::size_t at : {std::size_t(0), std::size_t(70), std::size_t(131), std::size_t(255)}) {
+        Tensor<double> up = images, down = images;
+        up.data()[at] += 1e-5;
+        down.data()[at] -= 1e-5;
+        const double numeric = (loss(up) - loss(down)) / 2e-5;
+        INFO("pixel " << at);
+        CHECK(gradient.data()[at] == Approx(numeric).epsilon(1e-6).margin(1e-10));
+    }
+    for (const auto& p : classifier.parameters())
+        for (const double g : p.grad()) REQUIRE(g == 0);
+    CHECK_THROWS_WITH(classifier.cross_entropy_gradient(images, {1, 2}),
+                      Catch::Contains("cross_entropy_gradient") && Catch::Contains("2 labels"));
+}
+
 TEST_CASE("phi gradients match finite differences")
 {
     DigitClassifier<double> classifier(small);
