@@ -183,9 +183,9 @@ struct unary_rule<bijou::ops::leaky_relu<T>> {
     static constexpr bool defined = true;
     static void require_positive(const bijou::ops::leaky_relu<T>& op)
     {
-        if (!(op.slope > 0))
-            throw_shape_error("dsl", "x passes through leaky_relu with slope ", op.slope,
-                              ", which is invertible only for a positive slope");
+        if (!(op.slope > 0) || !std::isfinite(double(op.slope)))
+            throw_usage_error("dsl", "x passes through leaky_relu with slope ", op.slope,
+                              ", which is invertible only for a positive (finite) slope");
     }
     template <class Y> static auto inverse(const bijou::ops::leaky_relu<T>& op, Y y)
     {

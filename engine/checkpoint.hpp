@@ -57,6 +57,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cmath>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -469,6 +470,12 @@ Checkpoint<T> Checkpoint<T>::load(const std::filesystem::path& path, std::string
         ParameterRecord<T> r;
         r.name = in.string("parameter name");
         r.value = detail::read_tensor<T>(in, "parameter value");
+        // A NaN or inf parameter is a diverged run's state, not a model: refuse it here rather than
+        // let it turn every later result into NaN.
+        for (std::size_t k = 0; k < r.value.size(); ++k)
+            if (!std::isfinite(r.value.data()[k]))
+                in.fail("parameter '", r.name, "' holds the non-finite value ", r.value.data()[k], " at (",
+                        k / r.value.shape()[1], ", ", k % r.value.shape()[1], ")");
         c.parameters.push_back(std::move(r));
     }
 
@@ -491,10 +498,13 @@ Checkpoint<T> Checkpoint<T>::load(const std::filesystem::path& path, std::string
             for (auto& r : c.parameters) {
                 r.moment1 = detail::read_tensor<T>(body, "optimizer state");
                 r.moment2 = detail::read_tensor<T>(body, "optimizer state");
-                for (const Tensor<T>* m : {&r.moment1, &r.moment2})
+                for (const Tensor<T>* m : {&r.moment1, &r.moment2}) {
                     if (m->size() != 0 && shape_of(*m) != shape_of(r.value))
                         body.fail("corrupt: the optimizer state of '", r.name, "' is ", shape_of(*m), " but its value is ",
                                   shape_of(r.value));
+                    for (const T v : *m)
+                        if (!std::isfinite(v)) body.fail("the optimizer state of '", r.name, "' holds the non-finite value ", v);
+                }
             }
         } else if (tag == format::metadata_section) {
             once(seen_metadata);

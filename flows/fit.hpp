@@ -21,7 +21,11 @@
 // Validation (optional): the mean NLL over the whole validation set before training (step 0), every
 // validate_every steps and after the last step. With patience > 0, training stops after that many
 // evaluations in a row without an improvement of more than min_improvement; with restore_best (the
-// default) the parameters of the best evaluation are restored at the end, whatever ended the run.
+// default) the parameters of the best evaluation are restored at the end, whatever ended the run. A
+// non-finite validation NLL is never the best: it ends the run (StopReason::non_finite_validation), and
+// the best finite evaluation's parameters are restored; if there was none (the NLL before training is
+// already NaN, e.g. validation data outside the flow's domain), the parameters are left as they are and
+// best_step is -1.
 //
 // The shuffle of epoch e is a function of (seed, e) alone, so a run is reproducible from its options.
 //
@@ -31,7 +35,9 @@
 // unless a `log` stream or the on_step callback does.
 //
 // Errors: training data whose width is not the flow's, conditions with another row count, and bad options
-// throw bijou::shape_error / usage_error naming "fit" before any parameter changes. A non-finite loss or
+// throw bijou::shape_error / usage_error naming "fit" before any parameter changes (so does a start_step
+// beyond the last step; a schedule that returns a negative or non-finite lr throws at that step, before
+// the update). A non-finite loss or
 // gradient norm ends the run (StopReason::non_finite) before it can corrupt the parameters further.
 #pragma once
 
@@ -123,6 +129,7 @@ enum class StopReason {
     early_stopping,  // patience ran out
     callback,        // on_step returned false
     non_finite,      // the loss or the gradient norm was inf or NaN; that step was not taken
+    non_finite_validation,  // the validation NLL was inf or NaN (never counted as the best evaluation)
 };
 
 // The reason's name, as programs write it to metrics.json ("early_stopping", ...).
@@ -133,6 +140,7 @@ inline const char* to_string(StopReason reason)
     case StopReason::early_stopping: return "early_stopping";
     case StopReason::callback: return "callback";
     case StopReason::non_finite: return "non_finite";
+    case StopReason::non_finite_validation: return "non_finite_validation";
     }
     return "unknown";
 }
@@ -146,7 +154,8 @@ struct FitReport {
     std::vector<LossPoint> losses;      // mean training loss over each window of log_every steps, at its last step
     std::vector<LossPoint> validation;  // the validation NLL at each evaluation (step 0: before training)
     double best_validation_nll = std::numeric_limits<double>::quiet_NaN();
-    std::int64_t best_step = -1;        // the step whose parameters gave it (restored if restore_best)
+    std::int64_t best_step = -1;        // the step whose parameters gave it (restored if restore_best);
+                                        // -1 if no evaluation was finite (then nothing is restored)
     std::int64_t steps_run = 0;
     StopReason stop_reason = StopReason::completed;
     double median_step_ms = 0;          // wall time of a training step (batch copy to optimizer update)
@@ -287,6 +296,9 @@ FitReport run_fit(const std::vector<Param<T>>& params, Columns<T, K> train, std:
     const std::size_t batches_per_epoch = rows / batch;
     const std::int64_t total_steps =
         options.epochs > 0 ? options.epochs * static_cast<std::int64_t>(batches_per_epoch) : options.steps;
+    if (options.start_step > total_steps)
+        throw_usage_error("fit", "start_step ", options.start_step, " is beyond the run's last step ", total_steps,
+                          " (steps or epochs x batches per epoch)");
 
     // Everything a step touches is allocated here.
     const auto inputs = make_inputs(train);
@@ -332,11 +344,16 @@ FitReport run_fit(const std::vector<Param<T>>& params, Columns<T, K> train, std:
     }
 
     std::ostream* log = options.log;
-    // Returns true when patience has run out.
+    // Returns true when patience has run out or the NLL is not finite.
     auto evaluate = [&](std::int64_t step) {
         last_evaluated = step;
         const double nll = (*validation_nll)();
         report.validation.push_back({step, nll});
+        if (!std::isfinite(nll)) {  // a diverged or out-of-domain model is never the best; the run ends
+            if (log) *log << "fit: step " << step << "  validation nll " << nll << ": stopping\n";
+            if (report.stop_reason == StopReason::completed) report.stop_reason = StopReason::non_finite_validation;
+            return true;
+        }
         const bool improved = report.best_step < 0 || nll < report.best_validation_nll - options.min_improvement;
         if (improved) {
             report.best_validation_nll = nll;
@@ -353,7 +370,7 @@ FitReport run_fit(const std::vector<Param<T>>& params, Columns<T, K> train, std:
         return options.patience > 0 && evaluations_since_best >= options.patience;
     };
 
-    if (validation_nll) evaluate(options.start_step);
+    const bool stopped_before_training = validation_nll && evaluate(options.start_step);
     double window_sum = 0;
     std::int64_t window_steps = 0;
     auto flush_window = [&](std::int64_t step, double lr) {
@@ -365,7 +382,7 @@ FitReport run_fit(const std::vector<Param<T>>& params, Columns<T, K> train, std:
     };
 
     double lr = options.lr;
-    for (std::int64_t step = options.start_step + 1; step <= total_steps; ++step) {
+    for (std::int64_t step = options.start_step + 1; step <= total_steps && !stopped_before_training; ++step) {
         const auto started = clock::now();
         if (batch_in_epoch == batches_per_epoch) shuffle_epoch();
         train.gather(inputs, order.data() + batch_in_epoch * batch, batch);
@@ -385,6 +402,9 @@ FitReport run_fit(const std::vector<Param<T>>& params, Columns<T, K> train, std:
             break;
         }
         lr = options.schedule ? options.schedule(optimizer.steps()) : options.lr;
+        if (!(lr >= 0) || !std::isfinite(lr))
+            throw_usage_error("fit", "the schedule gave lr ", lr, " at step ", optimizer.steps(),
+                              "; it must return a finite lr >= 0");
         optimizer.set_lr(lr);
         optimizer.step();
         step_ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - started).count());
@@ -395,7 +415,7 @@ FitReport run_fit(const std::vector<Param<T>>& params, Columns<T, K> train, std:
         if (step % options.log_every == 0) flush_window(step, lr);
 
         if (validation_nll && (step % options.validate_every == 0 || step == total_steps) && evaluate(step)) {
-            report.stop_reason = StopReason::early_stopping;
+            if (report.stop_reason != StopReason::non_finite_validation) report.stop_reason = StopReason::early_stopping;
             break;
         }
         if (options.on_step && !options.on_step(step, loss, lr)) {
@@ -406,7 +426,7 @@ FitReport run_fit(const std::vector<Param<T>>& params, Columns<T, K> train, std:
     flush_window(report.steps_run, lr);
     // A run cut short between evaluations still has its final parameters judged.
     if (validation_nll && last_evaluated != report.steps_run) evaluate(report.steps_run);
-    if (validation_nll && options.restore_best && report.best_step != report.steps_run)
+    if (validation_nll && options.restore_best && report.best_step >= 0 && report.best_step != report.steps_run)
         for (std::size_t i = 0; i < params.size(); ++i)
             std::copy(best_values[i].begin(), best_values[i].end(), params[i].value().begin());
 
@@ -447,6 +467,10 @@ FitReport fit(F& flow, const Tensor<typename F::value_type>& train_x, const Tens
     detail::check_fit_options(options);
     detail::check_fit_data("training data", train_x, flow.dim());
     detail::check_fit_conditions("training condition", train_c, train_x);
+    if constexpr (requires { flow.condition_dim(); })
+        if (train_c.shape()[1] != flow.condition_dim())
+            throw_shape_error("fit", "expected training conditions with ", flow.condition_dim(),
+                              " columns (the flow's condition width), got ", shape_of(train_c));
     std::optional<detail::Columns<T, 2>> validation;
     if (bool(options.validation) != bool(options.validation_condition))
         throw_usage_error("fit", "a conditional flow needs both validation and validation_condition, or neither");

@@ -195,9 +195,9 @@ private:
 
     static void check(const Tensor<T>& data, std::size_t cols, const char* what, const char* kind)
     {
-        if (data.shape()[1] != cols)
-            throw_shape_error(std::string("Flow::") + what, "expected ", kind, " with ", cols, " columns, got ",
-                              shape_of(data));
+        if (data.shape()[1] != cols || data.shape()[0] == 0)
+            throw_shape_error(std::string("Flow::") + what, "expected ", kind, " with ", cols,
+                              " columns and at least one row, got ", shape_of(data));
     }
 
     // Conditions row-matched to a batch of n: n x C as given, or 1 x C repeated for every row.

@@ -327,7 +327,17 @@ public:
                                             x_mask_))
     {
         for (double noise : {options_.y_noise, options_.z_noise, options_.padding_noise})
-            if (!(noise >= 0)) throw_usage_error("InnLoss", "noise levels must be >= 0, got ", noise);
+            if (!(noise >= 0) || !std::isfinite(noise))
+                throw_usage_error("InnLoss", "noise levels must be finite and >= 0, got ", noise);
+        const InnLossWeights& w = options_.weights;
+        const std::pair<const char*, double> weights[] = {{"y", w.y}, {"z", w.z}, {"x", w.x}, {"padding", w.padding},
+                                                          {"reconstruction", w.reconstruction}};
+        for (const auto& [name, weight] : weights)
+            if (!(weight >= 0) || !std::isfinite(weight))
+                throw_usage_error("InnLoss", "loss weights must be finite and >= 0, got weights.", name, " = ", weight);
+        if (options_.x_ramp_start < 0 || options_.x_ramp_steps < 0)
+            throw_usage_error("InnLoss", "x_ramp_start and x_ramp_steps must be >= 0, got ", options_.x_ramp_start,
+                              " and ", options_.x_ramp_steps);
     }
 
     const InnLossOptions& options() const { return options_; }
@@ -356,6 +366,10 @@ public:
         if (x.shape()[1] != nx || y.shape()[1] != ny || x.shape()[0] != y.shape()[0])
             throw_shape_error("InnLoss", "expected x with ", nx, " columns and y with ", ny,
                               " columns and the same rows, got ", shape_of(x), " and ", shape_of(y));
+        for (std::size_t r = 0; r < batch; ++r)
+            if (rows[r] >= x.shape()[0])
+                throw_shape_error("InnLoss::set_batch", "row index ", rows[r], " at batch position ", r,
+                                  " is outside the data's ", x.shape()[0], " rows");
         std::normal_distribution<double> normal;
         T* xv = x_in_.value().data();
         T* vv = v_in_.value().data();
@@ -461,8 +475,18 @@ InnFitReport fit(INN<T, Block>& inn, const Tensor<T>& x, const Tensor<T>& y, Inn
         y.shape()[0] != x.shape()[0])
         throw_shape_error("fit(INN)", "expected x with ", layout.x_dim, " columns and y with ", layout.y_dim,
                           " columns and the same (non-zero) rows, got ", shape_of(x), " and ", shape_of(y));
-    if (options.batch_size == 0 || options.steps < 0 || options.log_every < 1 || !(options.lr > 0))
-        throw_usage_error("fit(INN)", "needs batch_size > 0, steps >= 0, log_every >= 1 and lr > 0");
+    if (options.batch_size == 0 || options.steps < 0 || options.log_every < 1)
+        throw_usage_error("fit(INN)", "needs batch_size > 0, steps >= 0 and log_every >= 1, got batch_size ",
+                          options.batch_size, ", steps ", options.steps, ", log_every ", options.log_every);
+    if (!(options.lr > 0) || !std::isfinite(options.lr))
+        throw_usage_error("fit(INN)", "lr must be > 0 and finite, got ", options.lr);
+    if (!(options.beta1 >= 0 && options.beta1 < 1) || !(options.beta2 >= 0 && options.beta2 < 1))
+        throw_usage_error("fit(INN)", "Adam's betas must lie in [0, 1), got beta1 ", options.beta1, ", beta2 ",
+                          options.beta2);
+    if (!(options.weight_decay >= 0) || !std::isfinite(options.weight_decay))
+        throw_usage_error("fit(INN)", "weight_decay must be finite and >= 0, got ", options.weight_decay);
+    if (!(options.max_grad_norm >= 0))
+        throw_usage_error("fit(INN)", "max_grad_norm must be >= 0 (0 = no clipping), got ", options.max_grad_norm);
     const std::size_t rows = x.shape()[0], batch = std::min(options.batch_size, rows);
 
     const auto params = inn.parameters();
@@ -516,6 +540,9 @@ InnFitReport fit(INN<T, Block>& inn, const Tensor<T>& x, const Tensor<T>& y, Inn
             break;
         }
         lr = options.schedule ? options.schedule(step - 1) : options.lr;
+        if (!(lr >= 0) || !std::isfinite(lr))
+            throw_usage_error("fit(INN)", "the schedule gave lr ", lr, " at step ", step - 1,
+                              "; it must return a finite lr >= 0");
         optimizer.set_lr(lr);
         optimizer.step();
         step_ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - started).count());

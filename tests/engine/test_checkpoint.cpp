@@ -99,14 +99,14 @@ TEMPLATE_TEST_CASE("checkpoint: save then load restores every value bit for bit"
     using T = TestType;
     TempDir dir;
     auto saved = three_params<T>(1);
-    // Values a text format would mangle: signed zero, subnormals, infinities, the extremes.
+    // Values a text format would mangle: signed zero, subnormals, the extremes.
     auto& a = saved[0].value();
     a(0, 0) = T(-0.0);
     a(0, 1) = std::numeric_limits<T>::denorm_min();
-    a(0, 2) = std::numeric_limits<T>::infinity();
+    a(0, 2) = std::numeric_limits<T>::max();
     a(0, 3) = -std::numeric_limits<T>::max();
     a(1, 0) = std::numeric_limits<T>::min();
-    a(1, 1) = std::numeric_limits<T>::quiet_NaN();
+    a(1, 1) = -std::numeric_limits<T>::denorm_min();
     save_parameters(dir / "model.ckpt", saved);
 
     auto loaded = three_params<T>(2);
@@ -114,6 +114,24 @@ TEMPLATE_TEST_CASE("checkpoint: save then load restores every value bit for bit"
     CHECK(metadata.empty());
     for (std::size_t i = 0; i < saved.size(); ++i) CHECK(bitwise_equal(saved[i].value(), loaded[i].value()));
     CHECK_FALSE(has_temporary_files(dir.path));
+}
+
+TEMPLATE_TEST_CASE("checkpoint: a non-finite parameter value is refused on load, naming the parameter and the entry",
+                   "", float, double)
+{
+    using T = TestType;
+    TempDir dir;
+    for (const T bad : {std::numeric_limits<T>::quiet_NaN(), std::numeric_limits<T>::infinity()}) {
+        auto saved = three_params<T>(1);
+        saved[2].value()(3, 0) = bad;  // "c", 5 x 1
+        save_parameters(dir / "diverged.ckpt", saved);
+        auto target = three_params<T>(2);
+        const auto before = target[0].value();
+        CHECK_THROWS_AS(load_parameters(dir / "diverged.ckpt", target), file_format_error);
+        CHECK_THROWS_WITH(load_parameters(dir / "diverged.ckpt", target),
+                          Contains("parameter 'c' holds the non-finite value") && Contains("at (3, 0)"));
+        CHECK(bitwise_equal(target[0].value(), before));
+    }
 }
 
 TEMPLATE_TEST_CASE("checkpoint: optimizer state and metadata round trip", "", float, double)

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <numbers>
 #include <random>
+#include <limits>
 #include <sstream>
 
 #include "support/allocation_counter.hpp"
@@ -320,8 +321,54 @@ TEST_CASE("fit: bad data and options are refused before anything changes")
     CHECK_THROWS_AS(fit(flow, train, {.batch_size = 0}), usage_error);
     CHECK_THROWS_WITH(fit(flow, train, {.lr = -1}), Contains("bijou: fit: lr must be > 0"));
     CHECK_THROWS_WITH(fit(flow, train, {.validation_condition = &train}), Contains("validation_condition is for conditional flows"));
+    CHECK_THROWS_WITH(fit(flow, train, {.steps = 10, .start_step = 11}),
+                      Contains("bijou: fit: start_step 11 is beyond the run's last step 10"));
     const bool unchanged = flow.parameters()[0].value() == parameters_before;
     CHECK(unchanged);
+    // A schedule's bad rate is caught at its step, before that update.
+    const auto nan_after_three = [](std::int64_t k) { return k < 3 ? 1e-3 : std::nan(""); };
+    CHECK_THROWS_WITH(fit(flow, train, {.batch_size = 50, .steps = 10, .schedule = nan_after_three}),
+                      Contains("bijou: fit: the schedule gave lr nan at step 3"));
+}
+
+TEST_CASE("fit: a non-finite validation NLL is never the best, ends the run, and the best finite parameters come back")
+{
+    const auto train = correlated_gaussian(400, 21);
+    SECTION("NaN before training: nothing runs, nothing is restored")
+    {
+        auto valid = correlated_gaussian(200, 22);
+        valid(3, 1) = std::nan("");
+        auto flow = realnvp_2d(2);
+        const auto before = flow.parameters()[0].value();
+        const auto report = fit(flow, train, {.batch_size = 100, .steps = 50, .validation = &valid, .validate_every = 10});
+        CHECK(report.stop_reason == StopReason::non_finite_validation);
+        CHECK(std::string(to_string(report.stop_reason)) == "non_finite_validation");
+        CHECK(report.steps_run == 0);
+        CHECK(report.best_step == -1);
+        CHECK(std::isnan(report.best_validation_nll));
+        const bool unchanged = flow.parameters()[0].value() == before;
+        CHECK(unchanged);
+    }
+    SECTION("NaN in the middle: the run stops there and the last finite best comes back")
+    {
+        auto valid = correlated_gaussian(200, 22);
+        auto flow = realnvp_2d(2);
+        // the callback poisons one validation row after step 25, so the evaluation at step 30 is NaN
+        const auto poison = [&valid](std::int64_t step, double, double) {
+            if (step == 25) valid(0, 0) = std::numeric_limits<double>::infinity();
+            return true;
+        };
+        const auto report = fit(flow, train, {.batch_size = 100, .steps = 100, .lr = 1e-3, .validation = &valid,
+                                              .validate_every = 10, .on_step = poison});
+        CHECK(report.stop_reason == StopReason::non_finite_validation);
+        CHECK(report.steps_run == 30);
+        REQUIRE(report.best_step >= 0);
+        CHECK(report.best_step <= 20);
+        CHECK(std::isfinite(report.best_validation_nll));
+        valid(0, 0) = 0;  // the restored parameters give the best NLL again on the clean set
+        auto clean = correlated_gaussian(200, 22);
+        CHECK(mean_nll(flow, clean) == Approx(report.best_validation_nll).epsilon(1e-12));
+    }
 }
 
 TEST_CASE("fit: resuming from a checkpoint at step N continues the same loss curve exactly")

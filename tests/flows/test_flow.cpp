@@ -64,3 +64,15 @@ TEST_CASE("flow: save then load restores the density exactly and a file for anot
     REQUIRE_THROWS_WITH(wider.load(path), Catch::Contains("load_parameters") && Catch::Contains("shape"));
     std::remove(path.c_str());
 }
+
+TEST_CASE("flow: an input with no rows or the wrong width is refused, naming Flow and the shape")
+{
+    auto flow = small_flow<double>();
+    const Tensor<double> empty = Tensor<double>::from_shape({0, 3}), wide = Tensor<double>::from_shape({2, 4});
+    CHECK_THROWS_WITH(flow.log_prob(empty), Catch::Contains("Flow::log_prob") && Catch::Contains("at least one row") &&
+                                                Catch::Contains("(0 x 3)"));
+    CHECK_THROWS_WITH(flow.forward(empty), Catch::Contains("Flow::forward") && Catch::Contains("(0 x 3)"));
+    CHECK_THROWS_WITH(flow.inverse(empty), Catch::Contains("Flow::inverse") && Catch::Contains("(0 x 3)"));
+    CHECK_THROWS_WITH(flow.log_prob(wide), Catch::Contains("Flow::log_prob") && Catch::Contains("3 columns") &&
+                                               Catch::Contains("(2 x 4)"));
+}

@@ -234,3 +234,37 @@ TEST_CASE("INN training learns y = x1 + x2 and samples the line of its posterior
     CHECK(u_sd > 0.7);
     CHECK(u_sd < 1.3);
 }
+
+TEST_CASE("INN loss and fit(INN): bad rows, weights and optimiser settings are refused with their values")
+{
+    using Catch::Contains;
+    auto inn = small_inn();
+    using Block = std::remove_cvref_t<decltype(inn.block())>;
+    InnLoss<double, Block> loss(inn, {});
+    loss.bind(4);
+    const Tensor<double> x = testing::normal_batch(10, 3, 1), y = testing::normal_batch(10, 1, 2);
+    std::mt19937_64 rng(1);
+    const std::size_t rows[4] = {0, 9, 10, 2};
+    CHECK_THROWS_WITH(loss.set_batch(x, y, rows, rng),
+                      Contains("InnLoss::set_batch") && Contains("row index 10 at batch position 2") &&
+                          Contains("10 rows"));
+
+    InnLossOptions negative;
+    negative.weights.z = -1;
+    CHECK_THROWS_WITH((InnLoss<double, Block>(inn, negative)), Contains("weights.z = -1"));
+    InnLossOptions infinite;
+    infinite.weights.reconstruction = std::numeric_limits<double>::infinity();
+    CHECK_THROWS_WITH((InnLoss<double, Block>(inn, infinite)), Contains("weights.reconstruction = inf"));
+
+    const auto before = inn.parameters()[0].value();
+    CHECK_THROWS_WITH(fit(inn, x, y, {.lr = std::numeric_limits<double>::infinity()}),
+                      Contains("fit(INN)") && Contains("lr must be > 0 and finite, got inf"));
+    CHECK_THROWS_WITH(fit(inn, x, y, {.beta1 = 1.0}), Contains("betas must lie in [0, 1), got beta1 1"));
+    CHECK_THROWS_WITH(fit(inn, x, y, {.beta2 = -0.5}), Contains("beta2 -0.5"));
+    CHECK_THROWS_WITH(fit(inn, x, y, {.weight_decay = -1}), Contains("weight_decay must be finite and >= 0"));
+    InnFitOptions<double> bad_loss;
+    bad_loss.loss.weights.y = std::nan("");
+    CHECK_THROWS_WITH(fit(inn, x, y, bad_loss), Contains("weights.y = nan"));
+    const bool unchanged = inn.parameters()[0].value() == before;
+    CHECK(unchanged);
+}
