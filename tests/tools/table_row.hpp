@@ -31,10 +31,10 @@ struct GradientCheck {
 struct TableRow {
     std::string block, type, inputs;
     bool skipped = false;
-    std::string skip_reason;
-    dsl::CheckReport report;
+    std::string skip_reason{};
+    dsl::CheckReport report{};
     bool is_gradient_row = false;
-    GradientCheck gradients;
+    GradientCheck gradients{};
 
     bool passed() const { return skipped || (is_gradient_row ? gradients.passed() : report.passed); }
     std::string summary() const
