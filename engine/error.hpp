@@ -17,6 +17,12 @@ public:
     using std::invalid_argument::invalid_argument;
 };
 
+// A value that the operation cannot take: NaN or inf in data, a value outside a block's domain.
+class value_error : public std::invalid_argument {
+public:
+    using std::invalid_argument::invalid_argument;
+};
+
 // Any other misuse (a program run before it is bound, a bad option).
 class usage_error : public std::logic_error {
 public:
@@ -52,6 +58,12 @@ template <class... Pieces>
 [[noreturn]] void throw_shape_error(std::string_view where, const Pieces&... pieces)
 {
     throw shape_error(detail::message(where, pieces...));
+}
+
+template <class... Pieces>
+[[noreturn]] void throw_value_error(std::string_view where, const Pieces&... pieces)
+{
+    throw value_error(detail::message(where, pieces...));
 }
 
 template <class... Pieces>

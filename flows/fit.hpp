@@ -60,6 +60,7 @@
 #include <bijou/engine/engine.hpp>
 #include <bijou/engine/optim/adam.hpp>
 #include <bijou/engine/optim/clip.hpp>
+#include <bijou/flows/input_checks.hpp>
 
 namespace bijou {
 
@@ -275,6 +276,7 @@ void check_fit_data(const char* what, const Tensor<T>& data, std::size_t cols)
     if (data.shape()[0] == 0) throw_shape_error("fit", what, " has no rows");
     if (data.shape()[1] != cols)
         throw_shape_error("fit", "expected ", what, " with ", cols, " columns (the flow's dimension), got ", shape_of(data));
+    require_finite(data, "fit", "", what);
 }
 template <class T>
 void check_fit_conditions(const char* what, const Tensor<T>& conditions, const Tensor<T>& data)
@@ -283,6 +285,7 @@ void check_fit_conditions(const char* what, const Tensor<T>& conditions, const T
         throw_shape_error("fit", "expected one ", what, " row per data row: ", shape_of(conditions), " conditions for ",
                           shape_of(data), " data (repeat a shared condition to every row)");
     if (conditions.shape()[1] == 0) throw_shape_error("fit", what, " have no columns");
+    require_finite(conditions, "fit", "", what);
 }
 
 // The loop itself, over K aligned training tensors; make(inputs) builds the mean-NLL program.

@@ -23,6 +23,7 @@
 #include <bijou/engine/checkpoint.hpp>
 #include <bijou/engine/engine.hpp>
 #include <bijou/flows/fit.hpp>
+#include <bijou/flows/input_checks.hpp>
 
 namespace bijou {
 
@@ -198,6 +199,7 @@ private:
         if (data.shape()[1] != cols || data.shape()[0] == 0)
             throw_shape_error(std::string("Flow::") + what, "expected ", kind, " with ", cols,
                               " columns and at least one row, got ", shape_of(data));
+        require_finite(data, "Flow::", what, kind);
     }
 
     // Conditions row-matched to a batch of n: n x C as given, or 1 x C repeated for every row.
@@ -308,6 +310,7 @@ const Tensor<T>& Flow<T, Block>::conditions_for(std::size_t n, const Tensor<T>& 
     if (c.shape()[1] != condition_dim() || (c.shape()[0] != n && c.shape()[0] != 1))
         throw_shape_error(std::string("Flow::") + what, "expected conditions of shape ", n, " x ", condition_dim(),
                           " (or 1 x ", condition_dim(), " for the whole batch), got ", shape_of(c));
+    require_finite(c, "Flow::", what, "conditions");
     if (c.shape()[0] == n) return c;
     if (repeated_.shape()[0] != n || repeated_.shape()[1] != c.shape()[1])
         repeated_ = Tensor<T>::from_shape({n, c.shape()[1]});

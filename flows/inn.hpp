@@ -478,6 +478,8 @@ InnFitReport fit(INN<T, Block>& inn, const Tensor<T>& x, const Tensor<T>& y, Inn
     if (options.batch_size == 0 || options.steps < 0 || options.log_every < 1)
         throw_usage_error("fit(INN)", "needs batch_size > 0, steps >= 0 and log_every >= 1, got batch_size ",
                           options.batch_size, ", steps ", options.steps, ", log_every ", options.log_every);
+    require_finite(x, "fit(INN)", "", "x");
+    require_finite(y, "fit(INN)", "", "y");
     if (!(options.lr > 0) || !std::isfinite(options.lr))
         throw_usage_error("fit(INN)", "lr must be > 0 and finite, got ", options.lr);
     if (!(options.beta1 >= 0 && options.beta1 < 1) || !(options.beta2 >= 0 && options.beta2 < 1))

@@ -336,6 +336,12 @@ TEST_CASE("fit: a non-finite validation NLL is never the best, ends the run, and
     const auto train = correlated_gaussian(400, 21);
     SECTION("NaN before training: nothing runs, nothing is restored")
     {
+        // (with the input checks on, fit refuses NaN data before it starts; off, the NaN reaches the NLL,
+        // as a value outside a block's domain would)
+        struct ChecksOff {
+            ChecksOff() { set_input_checks(false); }
+            ~ChecksOff() { set_input_checks(true); }
+        } off;
         auto valid = correlated_gaussian(200, 22);
         valid(3, 1) = std::nan("");
         auto flow = realnvp_2d(2);
@@ -487,4 +493,28 @@ TEST_CASE("fit: a resumed run with step-seeded noise in transform_batch repeats 
         INFO("step " << i + 1);
         CHECK(resumed[i] == whole[i]);
     }
+}
+
+TEST_CASE("fit and Flow refuse NaN or inf in their data, naming the call, the row and the column")
+{
+    auto flow = realnvp_2d(3);
+    auto data = correlated_gaussian(50, 30);
+    data(17, 1) = std::nan("");
+    CHECK_THROWS_AS(flow.log_prob(data), value_error);
+    CHECK_THROWS_WITH(flow.log_prob(data), Contains("bijou: Flow::log_prob: data row 17, column 1 is nan"));
+    CHECK_THROWS_WITH(flow.forward(data), Contains("Flow::forward: data row 17, column 1"));
+    CHECK_THROWS_WITH(flow.inverse(data), Contains("Flow::inverse: latents row 17, column 1"));
+    CHECK_THROWS_WITH(fit(flow, data, {.steps = 5}), Contains("bijou: fit: training data row 17, column 1 is nan"));
+    const auto clean = correlated_gaussian(50, 31);
+    auto valid = correlated_gaussian(20, 32);
+    valid(0, 0) = -std::numeric_limits<double>::infinity();
+    CHECK_THROWS_WITH(fit(flow, clean, {.steps = 5, .validation = &valid}),
+                      Contains("fit: validation data row 0, column 0 is -inf"));
+
+    set_input_checks(false);
+    CHECK_FALSE(input_checks());
+    const Tensor<double> log_p = flow.log_prob(data);  // unchecked: the NaN row gives NaN
+    CHECK(std::isnan(log_p(17, 0)));
+    CHECK(std::isfinite(log_p(16, 0)));
+    set_input_checks(true);
 }
