@@ -49,6 +49,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string_view>
 #include <iomanip>
 #include <limits>
 #include <numeric>
@@ -163,6 +164,18 @@ struct FitReport {
 };
 
 namespace detail {
+
+// The learning rate of update k + 1: schedule(k), or the constant lr without a schedule. A schedule that
+// returns a negative or non-finite rate is an error at that step, before the update (fit and fit(INN)).
+inline double scheduled_lr(std::string_view where, const std::function<double(std::int64_t)>& schedule, double lr,
+                           std::int64_t k)
+{
+    if (!schedule) return lr;
+    const double scheduled = schedule(k);
+    if (!(scheduled >= 0) || !std::isfinite(scheduled))
+        throw_usage_error(where, "the schedule gave lr ", scheduled, " at step ", k, "; it must return a finite lr >= 0");
+    return scheduled;
+}
 
 // splitmix64 (Steele, Lea, Flood 2014): decorrelates the generator seeds of consecutive epochs.
 inline std::uint64_t splitmix64(std::uint64_t x)
@@ -404,10 +417,7 @@ FitReport run_fit(const std::vector<Param<T>>& params, Columns<T, K> train, std:
             report.stop_reason = StopReason::non_finite;
             break;
         }
-        lr = options.schedule ? options.schedule(optimizer.steps()) : options.lr;
-        if (!(lr >= 0) || !std::isfinite(lr))
-            throw_usage_error("fit", "the schedule gave lr ", lr, " at step ", optimizer.steps(),
-                              "; it must return a finite lr >= 0");
+        lr = scheduled_lr("fit", options.schedule, options.lr, optimizer.steps());
         optimizer.set_lr(lr);
         optimizer.step();
         step_ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - started).count());

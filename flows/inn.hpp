@@ -541,10 +541,7 @@ InnFitReport fit(INN<T, Block>& inn, const Tensor<T>& x, const Tensor<T>& y, Inn
             report.stop_reason = StopReason::non_finite;
             break;
         }
-        lr = options.schedule ? options.schedule(step - 1) : options.lr;
-        if (!(lr >= 0) || !std::isfinite(lr))
-            throw_usage_error("fit(INN)", "the schedule gave lr ", lr, " at step ", step - 1,
-                              "; it must return a finite lr >= 0");
+        lr = bijou::detail::scheduled_lr("fit(INN)", options.schedule, options.lr, step - 1);
         optimizer.set_lr(lr);
         optimizer.step();
         step_ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - started).count());
