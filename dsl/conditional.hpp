@@ -15,6 +15,7 @@
 #include <optional>
 
 #include <bijou/dsl/bijection.hpp>
+#include <bijou/dsl/mapping.hpp>
 #include <bijou/engine/nn/mlp.hpp>
 
 namespace bijou::dsl {
@@ -125,6 +126,9 @@ struct ConditionalSpec {
     Spec spec;
     std::size_t condition_dim;
     NetSpec net;
+
+    static constexpr const char* label = "conditional";
+    static constexpr Mapping mapping() { return mapping_of<Spec>(); }
 
     template <class T, class O>
     auto make_condition_net(const NetSpec& n, const O& options) const

@@ -131,6 +131,14 @@ struct CouplingSpec {
     NetSpec net;
     Transform transform;
 
+    static constexpr const char* label = "coupling";
+    static constexpr Mapping mapping()
+    {
+        constexpr Composition c = coupling_mapping<Transform>();
+        static_assert(detail::accept<c.failed, c.message>());
+        return c.mapping;
+    }
+
     template <class T>
     auto build(std::size_t dim, BuildContext& context) const
     {
@@ -154,7 +162,9 @@ template <class Split, class NetSpec, class Transform>
 auto coupling(Split split, NetSpec net, Transform transform)
 {
     auto t = as_coupling_transform(transform);
-    return CouplingSpec<Split, NetSpec, std::remove_cvref_t<decltype(t)>>{std::move(split), std::move(net), t};
+    using Spec = CouplingSpec<Split, NetSpec, std::remove_cvref_t<decltype(t)>>;
+    static_cast<void>(Spec::mapping());
+    return Spec{std::move(split), std::move(net), t};
 }
 
 }  // namespace bijou::dsl

@@ -34,6 +34,9 @@ struct ElementwiseCouplingTransform {
 
     ElementwiseCouplingTransform with_width(std::size_t w) const { return {rule, w}; }
 
+    // Its domain and codomain, from the domain analysis of the rule (dsl/domain.hpp).
+    static constexpr auto transform_mapping() { return Elementwise<F>::template transform_mapping<double>(); }
+
     template <class T>
     static constexpr std::size_t parameters_per_feature = Elementwise<F>::template parameter_count<T>;
 
@@ -83,6 +86,39 @@ template <CouplingTransform Tr>
 const Tr& as_coupling_transform(const Tr& transform)
 {
     return transform;
+}
+
+// What a coupling checks of its transform: it maps its domain onto its codomain for every parameter value,
+// and the two are the same interval (the untouched features keep theirs, and intervals are per block).
+// A transform that is not an elementwise rule maps the real line onto itself unless it declares
+// `static constexpr Mapping mapping()`.
+template <class Tr>
+constexpr Composition coupling_mapping()
+{
+    Composition result;
+    bool varies = false;
+    if constexpr (requires { Tr::transform_mapping(); }) {
+        constexpr auto m = Tr::transform_mapping();
+        result.mapping = m.mapping;
+        varies = m.varies;
+        if (m.rule_failed) return result;
+    } else if constexpr (requires { Tr::mapping(); }) {
+        result.mapping = Tr::mapping();
+    }
+    const Mapping& m = result.mapping;
+    if (varies) {
+        result.failed = true;
+        result.message << "coupling: the transform maps " << m.domain
+                       << " onto an interval that depends on its parameters or on values it captures (within "
+                       << m.codomain << "); a coupling's transform must map its domain onto the same interval "
+                       << "for every parameter value, as x * exp(s) + t maps the real line onto itself";
+    } else if (!(m.domain == m.codomain)) {
+        result.failed = true;
+        result.message << "coupling: the transform maps " << m.domain << " onto " << m.codomain
+                       << "; a coupling's transform must map its domain onto itself, since the untouched half "
+                       << "keeps its values";
+    }
+    return result;
 }
 
 // The transform as a coupling of w transformed features uses it.

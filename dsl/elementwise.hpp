@@ -12,13 +12,18 @@
 //
 // Rejected at compile time, with a message naming the reason: x used more than once or not at all,
 // x passing through a non-injective op (relu, abs, square, clamp, even powers) or an op without an
-// inverse rule, x on both sides of a binary op.
+// inverse rule, x on both sides of a binary op; and, by the domain analysis (dsl/domain.hpp), x
+// reaching an op outside its domain (log of the real line, tan beyond (-pi/2, pi/2)), or a factor of x
+// that is not provably nonzero with a known sign (x * t, x * tanh(s): write x * exp(s)). The domain of x
+// is the domain of the first op applied to it, or declared: dsl::elementwise<dsl::positive>(...).
 #pragma once
 
 #include <tuple>
 #include <utility>
 
+#include <bijou/dsl/domain.hpp>
 #include <bijou/dsl/log_abs.hpp>
+#include <bijou/dsl/mapping.hpp>
 #include <bijou/dsl/placeholder.hpp>
 #include <bijou/dsl/tree.hpp>
 #include <bijou/dsl/unary_rules.hpp>
@@ -30,7 +35,7 @@ namespace bijou::dsl {
 namespace detail {
 
 template <class F, class T, std::size_t... I>
-auto call_with_placeholders(const F& f, std::index_sequence<I...>)
+constexpr auto call_with_placeholders(const F& f, std::index_sequence<I...>)
 {
     return f(Placeholder<I, T>{}...);
 }
@@ -56,6 +61,79 @@ constexpr std::size_t arity()
     else if constexpr (callable_with<F, T, 7>()) return 7;
     else if constexpr (callable_with<F, T, 8>()) return 8;
     else return 0;
+}
+
+// Whether the lambda's tree can be built at compile time: it captures nothing (so it can be
+// default-constructed) and every op it uses is constexpr. Then its constants are known to the domain
+// analysis.
+template <class F, class T>
+concept constant_tree = requires {
+    typename std::integral_constant<
+        bool, (static_cast<void>(call_with_placeholders<F, T>(F{}, std::make_index_sequence<arity<F, T>()>{})), true)>;
+};
+
+// A rule with a declared domain (and codomain): dsl::elementwise<domain[, codomain]>(lambda).
+template <class F, Interval Domain, bool HasCodomain, Interval Codomain>
+struct DeclaredRule {
+    F rule;
+    static constexpr Interval domain = Domain;
+    static constexpr Interval codomain = Codomain;
+    static constexpr bool has_codomain = HasCodomain;
+
+    template <class... A>
+        requires std::is_invocable_v<const F&, A...>
+    constexpr auto operator()(A... a) const
+    {
+        return rule(a...);
+    }
+};
+template <class F>
+inline constexpr bool is_declared_rule = false;
+template <class F, Interval D, bool H, Interval C>
+inline constexpr bool is_declared_rule<DeclaredRule<F, D, H, C>> = true;
+
+template <class F>
+constexpr const Interval* declared_domain()
+{
+    if constexpr (is_declared_rule<F>) return &F::domain;
+    else return nullptr;
+}
+
+// The analysis of rule's tree (dsl/domain.hpp), reading its constants; rule == nullptr analyses the type
+// alone, with the constants unknown.
+template <class F, class T>
+constexpr ElementwiseAnalysis analyse_rule(const F* rule)
+{
+    constexpr auto indices = std::make_index_sequence<arity<F, T>()>{};
+    using Tree = decltype(call_with_placeholders<F, T>(std::declval<const F&>(), indices));
+    ElementwiseAnalysis result;
+    if (rule) {
+        const Tree tree = call_with_placeholders<F, T>(*rule, indices);
+        result = analyse_elementwise(&tree, declared_domain<F>());
+    } else {
+        result = analyse_elementwise(static_cast<const Tree*>(nullptr), declared_domain<F>());
+    }
+    if constexpr (is_declared_rule<F>) {
+        if (!inside(result.path.image, F::codomain)) {
+            Text<> why;
+            why << "the transform maps its domain " << result.domain << " into " << result.path.image
+                << ", which is not inside its declared codomain " << F::codomain;
+            result.verdict.reject(result.path.known, why);
+        }
+    }
+    return result;
+}
+
+// The analysis at compile time: with the constants when the tree is constant, else with them unknown.
+template <class F, class T>
+constexpr ElementwiseAnalysis static_analysis()
+{
+    if constexpr (constant_tree<F, T>) {
+        constexpr F rule{};
+        return analyse_rule<F, T>(&rule);
+    } else {
+        return analyse_rule<F, T>(nullptr);
+    }
 }
 
 // Static checks along the path from the root to x; the first violation stops compilation.
@@ -171,11 +249,43 @@ struct Elementwise {
                       "bijou dsl: x (the first argument) appears more than once in the transform; an elementwise "
                       "bijection must use x exactly once so that it can be inverted by peeling");
         static_assert(detail::path_check<Tree>::value);
+        static_assert(domain_checked<T>);
         return detail::call_with_placeholders<F, T>(rule, std::make_index_sequence<n>{});
     }
 
     template <class T>
     static constexpr std::size_t parameter_count = detail::arity<F, T>() - 1;
+
+    // The domain analysis at compile time (dsl/domain.hpp); a failed check stops compilation with its
+    // reason as the text of a template argument.
+    template <class T>
+    static constexpr ElementwiseAnalysis analysis = detail::static_analysis<F, T>();
+    template <class T>
+    static constexpr bool domain_checked = detail::accept<analysis<T>.verdict.failed, analysis<T>.verdict.message>();
+
+    // The domain and codomain as a block: the declared codomain, else the image of the domain.
+    // `varies` says that the image is not the same interval for every parameter value (or, for a lambda
+    // with captures, cannot be known before it runs): a coupling or a layer rejects such a transform.
+    // `rule_failed`: the rule itself is rejected (reported by its own message), so the block's checks
+    // are skipped.
+    struct TransformMapping {
+        Mapping mapping;
+        bool varies = false;
+        bool rule_failed = false;
+    };
+    template <class T>
+    static constexpr TransformMapping transform_mapping()
+    {
+        static_assert(domain_checked<T>);
+        constexpr ElementwiseAnalysis a = analysis<T>;
+        constexpr bool failed = a.verdict.failed;
+        if constexpr (detail::is_declared_rule<F>) {
+            if constexpr (F::has_codomain) return {{a.domain, F::codomain, false}, a.path.varies, failed};
+            else return {{a.domain, a.path.image, false}, a.path.varies || !a.path.known, failed};
+        } else {
+            return {{a.domain, a.path.image, false}, a.path.varies || !a.path.known, failed};
+        }
+    }
 
     template <Expr X, class... P>
     auto forward(const X& x, const P&... params) const
@@ -200,10 +310,42 @@ struct Elementwise {
     }
 };
 
+namespace detail {
+// A lambda with captures is checked on its real values once, when it is made.
+template <class F>
+constexpr void check_captured_values(const F& rule)
+{
+    if constexpr (!constant_tree<F, double>) {
+        const ElementwiseAnalysis a = analyse_rule<F, double>(&rule);
+        if (a.verdict.failed) throw_usage_error("dsl::elementwise", a.verdict.message.text);
+    }
+}
+}  // namespace detail
+
 template <class F>
 constexpr Elementwise<F> elementwise(F rule)
 {
+    detail::check_captured_values(rule);
     return {rule};
+}
+
+// elementwise<domain>(lambda): the transform on a declared domain of x, e.g. dsl::positive for
+// log(x * exp(s)), whose first op (the product) does not tell it. elementwise<domain, codomain>(lambda)
+// also declares the codomain, which must hold the image (for a lambda with captures, whose image the
+// compiler cannot know; checked on the captured values when it is made).
+template <Interval Domain, class F>
+constexpr auto elementwise(F rule)
+{
+    using Declared = detail::DeclaredRule<F, Domain, false, real_line>;
+    detail::check_captured_values(Declared{rule});
+    return Elementwise<Declared>{Declared{rule}};
+}
+template <Interval Domain, Interval Codomain, class F>
+constexpr auto elementwise(F rule)
+{
+    using Declared = detail::DeclaredRule<F, Domain, true, Codomain>;
+    detail::check_captured_values(Declared{rule});
+    return Elementwise<Declared>{Declared{rule}};
 }
 
 }  // namespace bijou::dsl

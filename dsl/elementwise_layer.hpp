@@ -122,11 +122,38 @@ struct LayerParameter {
     double initial = 0;
 };
 
+namespace detail {
+// A layer maps its domain onto one interval whatever its learned parameters are, or it is rejected.
+template <class Transform>
+constexpr Composition layer_mapping()
+{
+    constexpr auto m = Transform::template transform_mapping<double>();
+    Composition result{m.mapping, false, {}};
+    if (!m.rule_failed && m.varies) {
+        result.failed = true;
+        result.message << "elementwise_layer: the transform maps " << m.mapping.domain
+                       << " onto an interval that depends on its parameters or on values it captures (within "
+                       << m.mapping.codomain
+                       << "); a layer must map its domain onto one codomain for every parameter value "
+                          "(declare it for a lambda with captures: dsl::elementwise<domain, codomain>(...))";
+    }
+    return result;
+}
+}  // namespace detail
+
 template <class Transform, std::size_t N>
 struct ElementwiseLayerSpec {
     Transform transform;
     std::array<LayerParameter, N> parameters;
     std::string kind = "elementwise";
+
+    static constexpr const char* label = "elementwise_layer";
+    static constexpr Mapping mapping()
+    {
+        constexpr Composition c = detail::layer_mapping<Transform>();
+        static_assert(detail::accept<c.failed, c.message>());
+        return c.mapping;
+    }
 
     template <class T>
     auto build(std::size_t dim, BuildContext& context) const
@@ -155,6 +182,7 @@ struct ElementwiseLayerSpec {
 template <class F>
 ElementwiseLayerSpec<Elementwise<F>, 0> elementwise_layer(Elementwise<F> transform)
 {
+    static_cast<void>(ElementwiseLayerSpec<Elementwise<F>, 0>::mapping());
     return {transform, {}};
 }
 
@@ -162,6 +190,7 @@ ElementwiseLayerSpec<Elementwise<F>, 0> elementwise_layer(Elementwise<F> transfo
 template <class F, std::size_t N>
 ElementwiseLayerSpec<Elementwise<F>, N> elementwise_layer(Elementwise<F> transform, const double (&initial)[N])
 {
+    static_cast<void>(ElementwiseLayerSpec<Elementwise<F>, N>::mapping());
     ElementwiseLayerSpec<Elementwise<F>, N> spec{transform, {}};
     for (std::size_t k = 0; k < N; ++k) spec.parameters[k] = {"p" + std::to_string(k), initial[k]};
     return spec;
@@ -172,6 +201,7 @@ template <class F, std::size_t N>
 ElementwiseLayerSpec<Elementwise<F>, N> elementwise_layer(Elementwise<F> transform,
                                                           const LayerParameter (&parameters)[N])
 {
+    static_cast<void>(ElementwiseLayerSpec<Elementwise<F>, N>::mapping());
     ElementwiseLayerSpec<Elementwise<F>, N> spec{transform, {}};
     for (std::size_t k = 0; k < N; ++k) spec.parameters[k] = parameters[k];
     return spec;

@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include <bijou/dsl/bijection.hpp>
+#include <bijou/dsl/mapping.hpp>
 
 namespace bijou::dsl {
 
@@ -77,6 +78,14 @@ template <class... Specs>
 struct FusedSpec {
     std::tuple<Specs...> specs;
 
+    static constexpr const char* label = "fused";
+    static constexpr Mapping mapping()
+    {
+        constexpr Composition c = compose<Specs...>("fused");
+        static_assert(detail::accept<c.failed, c.message>());
+        return c.mapping;
+    }
+
     // The blocks are built in the order a function call evaluates its arguments (with GCC, last to first):
     // the order parameter names and random permutations have had since version 0.1, which saved
     // checkpoints depend on.
@@ -97,6 +106,7 @@ template <class... Specs>
 FusedSpec<Specs...> fused(Specs... specs)
 {
     static_assert(sizeof...(Specs) >= 1, "bijou dsl: fused needs at least one block");
+    static_cast<void>(FusedSpec<Specs...>::mapping());
     return {{std::move(specs)...}};
 }
 

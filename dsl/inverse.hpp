@@ -3,6 +3,7 @@
 #pragma once
 
 #include <bijou/dsl/bijection.hpp>
+#include <bijou/dsl/mapping.hpp>
 
 namespace bijou::dsl {
 
@@ -35,6 +36,13 @@ private:
 template <class Spec>
 struct InverseSpec {
     Spec spec;
+
+    static constexpr const char* label = "inverse";
+    static constexpr Mapping mapping()
+    {
+        constexpr Mapping m = mapping_of<Spec>();
+        return {m.codomain, m.domain, m.preserves};
+    }
 
     template <class T, bool Conditional>
     auto build(std::size_t dim, BuildContext& context) const

@@ -8,6 +8,7 @@
 #include <random>
 
 #include <bijou/dsl/bijection.hpp>
+#include <bijou/dsl/mapping.hpp>
 
 namespace bijou::dsl {
 
@@ -47,6 +48,8 @@ private:
 
 // reverse(): features in reverse order.
 struct ReverseSpec {
+    static constexpr const char* label = "reverse";
+    static constexpr Mapping mapping() { return {.preserves = true}; }
     template <class T>
     Permutation<T> build(std::size_t dim, BuildContext&) const
     {
@@ -59,6 +62,8 @@ inline ReverseSpec reverse() { return {}; }
 
 // permute_random(): a fixed permutation drawn once, when the block is built.
 struct RandomPermutationSpec {
+    static constexpr const char* label = "permute_random";
+    static constexpr Mapping mapping() { return {.preserves = true}; }
     template <class T>
     Permutation<T> build(std::size_t dim, BuildContext& context) const
     {

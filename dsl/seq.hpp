@@ -17,6 +17,7 @@
 
 #include <bijou/dsl/bijection.hpp>
 #include <bijou/dsl/chain.hpp>
+#include <bijou/dsl/mapping.hpp>
 
 namespace bijou::dsl {
 
@@ -34,6 +35,14 @@ void require_condition_kind(const BuildContext& context, const char* what)
 template <class... Specs>
 struct SeqSpec {
     std::tuple<Specs...> specs;
+
+    static constexpr const char* label = "seq";
+    static constexpr Mapping mapping()
+    {
+        constexpr Composition c = compose<Specs...>("seq");
+        static_assert(detail::accept<c.failed, c.message>());
+        return c.mapping;
+    }
 
     // The blocks are built last to first: the order in which parameter names were numbered and random
     // permutations drawn since version 0.1 (a function call's arguments, evaluated right to left by GCC),
@@ -65,6 +74,7 @@ template <class... Specs>
 SeqSpec<Specs...> seq(Specs... specs)
 {
     static_assert(sizeof...(Specs) >= 1, "bijou dsl: seq needs at least one block");
+    static_cast<void>(SeqSpec<Specs...>::mapping());
     return {{std::move(specs)...}};
 }
 
@@ -73,6 +83,14 @@ template <class Spec>
 struct RepeatSpec {
     std::size_t count;
     Spec spec;
+
+    static constexpr const char* label = "repeat";
+    static constexpr Mapping mapping()
+    {
+        constexpr Composition c = compose_repeated<Spec>();
+        static_assert(detail::accept<c.failed, c.message>());
+        return c.mapping;
+    }
 
     template <class T, bool Conditional>
     Chain<T> build(std::size_t dim, BuildContext& context) const
@@ -95,6 +113,7 @@ struct RepeatSpec {
 template <class Spec>
 RepeatSpec<Spec> repeat(std::size_t count, Spec spec)
 {
+    static_cast<void>(RepeatSpec<Spec>::mapping());
     return {count, std::move(spec)};
 }
 
@@ -104,6 +123,7 @@ template <std::size_t N, class Spec>
 auto repeat(const Spec& spec)
 {
     static_assert(N >= 1, "bijou dsl: repeat<N> needs N >= 1");
+    static_cast<void>(RepeatSpec<Spec>::mapping());
     return [&]<std::size_t... I>(std::index_sequence<I...>) { return seq((static_cast<void>(I), spec)...); }(
         std::make_index_sequence<N>{});
 }

@@ -3,12 +3,15 @@
 // unary_rule<Op> gives, for y = op(u):
 //   inverse(op, y)              u as an expression of y
 //   log_abs_derivative(op, u)   log|d op(u) / du| as an expression of u, in a numerically stable form
+//   domain                      the interval op is a bijection of (log: (0, inf), tan: (-pi/2, pi/2))
+//   image(op, I)                op(I) for I inside the domain (every rule is monotone)
 // An op without a rule cannot be inverted; the DSL stops compilation with a message naming it.
 #pragma once
 
 #include <cmath>
 #include <numbers>
 
+#include <bijou/dsl/interval.hpp>
 #include <bijou/dsl/log_abs.hpp>
 #include <bijou/engine/engine.hpp>
 
@@ -55,36 +58,63 @@ struct unary_rule {
 template <>
 struct unary_rule<bijou::ops::neg> {
     static constexpr bool defined = true;
+    static constexpr Interval domain = real_line;
+    static constexpr Interval image(const bijou::ops::neg&, const Interval& u) { return decreasing_image(u, [](double v) { return -v; }); }
     template <class Y> static auto inverse(const bijou::ops::neg&, Y y) { return -y; }
     template <class U> static auto log_abs_derivative(const bijou::ops::neg&, U) { return Zero{}; }
 };
 template <>
 struct unary_rule<bijou::ops::exp> {
     static constexpr bool defined = true;
+    static constexpr Interval domain = real_line;
+    static constexpr Interval image(const bijou::ops::exp&, const Interval& u) { return increasing_image(u, [](double v) { return v < -800 ? 0.0 : v > 709 ? infinity : std::exp(v); }); }
     template <class Y> static auto inverse(const bijou::ops::exp&, Y y) { return log(y); }
     template <class U> static auto log_abs_derivative(const bijou::ops::exp&, U u) { return u; }  // log e^u
 };
 template <>
 struct unary_rule<bijou::ops::log> {
     static constexpr bool defined = true;
+    static constexpr Interval domain = positive;
+    static constexpr Interval image(const bijou::ops::log&, const Interval& u) { return increasing_image(u, [](double v) { return v <= 0 ? -infinity : v == infinity ? infinity : std::log(v); }); }
     template <class Y> static auto inverse(const bijou::ops::log&, Y y) { return exp(y); }
     template <class U> static auto log_abs_derivative(const bijou::ops::log&, U u) { return -log(u); }  // 1/u
 };
 template <>
+struct unary_rule<bijou::ops::sqrt> {
+    static constexpr bool defined = true;
+    static constexpr Interval domain = positive;  // (0, inf): log|d sqrt(u)/du| is infinite at 0
+    static constexpr Interval image(const bijou::ops::sqrt&, const Interval& u)
+    {
+        return increasing_image(u, [](double v) { return v <= 0 ? 0.0 : v == infinity ? infinity : std::sqrt(v); });
+    }
+    template <class Y> static auto inverse(const bijou::ops::sqrt&, Y y) { return square(y); }
+    // log(1 / (2 sqrt(u)))
+    template <class U> static auto log_abs_derivative(const bijou::ops::sqrt&, U u)
+    {
+        return -(std::numbers::ln2 + 0.5 * log(u));
+    }
+};
+template <>
 struct unary_rule<bijou::ops::expm1> {
     static constexpr bool defined = true;
+    static constexpr Interval domain = real_line;
+    static constexpr Interval image(const bijou::ops::expm1&, const Interval& u) { return increasing_image(u, [](double v) { return v < -800 ? -1.0 : v > 709 ? infinity : std::expm1(v); }); }
     template <class Y> static auto inverse(const bijou::ops::expm1&, Y y) { return log1p(y); }
     template <class U> static auto log_abs_derivative(const bijou::ops::expm1&, U u) { return u; }
 };
 template <>
 struct unary_rule<bijou::ops::log1p> {
     static constexpr bool defined = true;
+    static constexpr Interval domain = open_interval(-1, infinity);
+    static constexpr Interval image(const bijou::ops::log1p&, const Interval& u) { return increasing_image(u, [](double v) { return v <= -1 ? -infinity : v == infinity ? infinity : std::log1p(v); }); }
     template <class Y> static auto inverse(const bijou::ops::log1p&, Y y) { return expm1(y); }
     template <class U> static auto log_abs_derivative(const bijou::ops::log1p&, U u) { return -log1p(u); }
 };
 template <>
 struct unary_rule<bijou::ops::tanh> {
     static constexpr bool defined = true;
+    static constexpr Interval domain = real_line;
+    static constexpr Interval image(const bijou::ops::tanh&, const Interval& u) { return increasing_image(u, [](double v) { return v == -infinity ? -1.0 : v == infinity ? 1.0 : std::tanh(v); }); }
     template <class Y> static auto inverse(const bijou::ops::tanh&, Y y) { return atanh(y); }
     // log(1 - tanh(u)^2) = 2 (log 2 - u - softplus(-2u)), finite for any u
     template <class U> static auto log_abs_derivative(const bijou::ops::tanh&, U u)
@@ -95,12 +125,16 @@ struct unary_rule<bijou::ops::tanh> {
 template <>
 struct unary_rule<bijou::ops::atanh> {
     static constexpr bool defined = true;
+    static constexpr Interval domain = symmetric_unit;
+    static constexpr Interval image(const bijou::ops::atanh&, const Interval& u) { return increasing_image(u, [](double v) { return v <= -1 ? -infinity : v >= 1 ? infinity : std::atanh(v); }); }
     template <class Y> static auto inverse(const bijou::ops::atanh&, Y y) { return tanh(y); }
     template <class U> static auto log_abs_derivative(const bijou::ops::atanh&, U u) { return -(log1p(u) + log1p(-u)); }
 };
 template <>
 struct unary_rule<bijou::ops::sinh> {
     static constexpr bool defined = true;
+    static constexpr Interval domain = real_line;
+    static constexpr Interval image(const bijou::ops::sinh&, const Interval& u) { return increasing_image(u, [](double v) { return v < -709 ? -infinity : v > 709 ? infinity : std::sinh(v); }); }
     template <class Y> static auto inverse(const bijou::ops::sinh&, Y y) { return asinh(y); }
     // log cosh(u) = |u| + log1p(e^(-2|u|)) - log 2
     template <class U> static auto log_abs_derivative(const bijou::ops::sinh&, U u)
@@ -111,6 +145,8 @@ struct unary_rule<bijou::ops::sinh> {
 template <>
 struct unary_rule<bijou::ops::asinh> {
     static constexpr bool defined = true;
+    static constexpr Interval domain = real_line;
+    static constexpr Interval image(const bijou::ops::asinh&, const Interval& u) { return increasing_image(u, [](double v) { return v == -infinity || v == infinity ? v : std::asinh(v); }); }
     template <class Y> static auto inverse(const bijou::ops::asinh&, Y y) { return sinh(y); }
     template <class U> static auto log_abs_derivative(const bijou::ops::asinh&, U u)
     {
@@ -120,6 +156,8 @@ struct unary_rule<bijou::ops::asinh> {
 template <>
 struct unary_rule<bijou::ops::sigmoid> {
     static constexpr bool defined = true;
+    static constexpr Interval domain = real_line;
+    static constexpr Interval image(const bijou::ops::sigmoid&, const Interval& u) { return increasing_image(u, [](double v) { return v < -800 ? 0.0 : v > 800 ? 1.0 : 1 / (1 + std::exp(-v)); }); }
     template <class Y> static auto inverse(const bijou::ops::sigmoid&, Y y) { return logit(y); }
     // log(s(u) (1 - s(u))) = -softplus(-u) - softplus(u)
     template <class U> static auto log_abs_derivative(const bijou::ops::sigmoid&, U u) { return -(softplus(-u) + softplus(u)); }
@@ -127,30 +165,40 @@ struct unary_rule<bijou::ops::sigmoid> {
 template <>
 struct unary_rule<bijou::ops::logit> {
     static constexpr bool defined = true;
+    static constexpr Interval domain = unit_interval;
+    static constexpr Interval image(const bijou::ops::logit&, const Interval& u) { return increasing_image(u, [](double v) { return v <= 0 ? -infinity : v >= 1 ? infinity : std::log(v / (1 - v)); }); }
     template <class Y> static auto inverse(const bijou::ops::logit&, Y y) { return sigmoid(y); }
     template <class U> static auto log_abs_derivative(const bijou::ops::logit&, U u) { return -(log(u) + log1p(-u)); }
 };
 template <>
 struct unary_rule<bijou::ops::softplus> {
     static constexpr bool defined = true;
+    static constexpr Interval domain = real_line;
+    static constexpr Interval image(const bijou::ops::softplus&, const Interval& u) { return increasing_image(u, [](double v) { return v < -800 ? 0.0 : v > 40 ? v : std::log1p(std::exp(v)); }); }
     template <class Y> static auto inverse(const bijou::ops::softplus&, Y y) { return softplus_inverse(y); }
     template <class U> static auto log_abs_derivative(const bijou::ops::softplus&, U u) { return -softplus(-u); }  // log s(u)
 };
 template <>
 struct unary_rule<bijou::ops::softplus_inverse> {
     static constexpr bool defined = true;
+    static constexpr Interval domain = positive;
+    static constexpr Interval image(const bijou::ops::softplus_inverse&, const Interval& u) { return increasing_image(u, [](double v) { return v <= 0 ? -infinity : v > 40 ? v : std::log(std::expm1(v)); }); }
     template <class Y> static auto inverse(const bijou::ops::softplus_inverse&, Y y) { return softplus(y); }
     template <class U> static auto log_abs_derivative(const bijou::ops::softplus_inverse&, U u) { return -log(-expm1(-u)); }
 };
 template <>
 struct unary_rule<bijou::ops::atan> {
     static constexpr bool defined = true;
+    static constexpr Interval domain = real_line;
+    static constexpr Interval image(const bijou::ops::atan&, const Interval& u) { return increasing_image(u, [](double v) { return v == -infinity ? -std::numbers::pi / 2 : v == infinity ? std::numbers::pi / 2 : std::atan(v); }); }
     template <class Y> static auto inverse(const bijou::ops::atan&, Y y) { return tan(y); }
     template <class U> static auto log_abs_derivative(const bijou::ops::atan&, U u) { return -log1p(square(u)); }
 };
 template <>
 struct unary_rule<bijou::ops::tan> {
     static constexpr bool defined = true;
+    static constexpr Interval domain = open_interval(-std::numbers::pi / 2, std::numbers::pi / 2);
+    static constexpr Interval image(const bijou::ops::tan&, const Interval& u) { return increasing_image(u, [](double v) { return v <= -std::numbers::pi / 2 ? -infinity : v >= std::numbers::pi / 2 ? infinity : std::tan(v); }); }
     template <class Y> static auto inverse(const bijou::ops::tan&, Y y) { return atan(y); }
     template <class U> static auto log_abs_derivative(const bijou::ops::tan&, U u) { return log1p(square(tan(u))); }
 };
@@ -159,6 +207,15 @@ struct unary_rule<bijou::ops::integer_pow<N>> {
     static_assert(N % 2 == 1, "bijou dsl: x passes through pow<N> with an even N, which is not injective (x and -x "
                               "give the same value); use an odd power");
     static constexpr bool defined = true;
+    static constexpr Interval domain = real_line;
+    static constexpr Interval image(const bijou::ops::integer_pow<N>&, const Interval& u)
+    {
+        return increasing_image(u, [](double v) {
+            double r = 1;
+            for (int k = 0; k < N; ++k) r *= v;
+            return r;
+        });
+    }
     template <class Y> static auto inverse(const bijou::ops::integer_pow<N>&, Y y) { return root<N>(y); }
     // log(N |u|^(N-1))
     template <class U> static auto log_abs_derivative(const bijou::ops::integer_pow<N>&, U u)
@@ -170,6 +227,15 @@ struct unary_rule<bijou::ops::integer_pow<N>> {
 template <int N>
 struct unary_rule<bijou::ops::odd_root<N>> {
     static constexpr bool defined = true;
+    static constexpr Interval domain = real_line;
+    static constexpr Interval image(const bijou::ops::odd_root<N>&, const Interval& u)
+    {
+        return increasing_image(u, [](double v) {
+            if (v == infinity || v == -infinity || v == 0) return v;
+            const double magnitude = N == 3 ? std::cbrt(v < 0 ? -v : v) : std::pow(v < 0 ? -v : v, 1.0 / N);
+            return v < 0 ? -magnitude : magnitude;
+        });
+    }
     template <class Y> static auto inverse(const bijou::ops::odd_root<N>&, Y y) { return pow<N>(y); }
     // log((1/N) |u|^(1/N - 1))
     template <class U> static auto log_abs_derivative(const bijou::ops::odd_root<N>&, U u)
@@ -181,6 +247,13 @@ struct unary_rule<bijou::ops::odd_root<N>> {
 template <class T>
 struct unary_rule<bijou::ops::leaky_relu<T>> {
     static constexpr bool defined = true;
+    static constexpr Interval domain = real_line;
+    // Invertible for a positive slope only; the domain analysis (dsl/domain.hpp) checks it first.
+    static constexpr bool valid(const bijou::ops::leaky_relu<T>& op) { return op.slope > 0 && op.slope < infinity; }
+    static constexpr Interval image(const bijou::ops::leaky_relu<T>& op, const Interval& u)
+    {
+        return increasing_image(u, [&](double v) { return v >= 0 ? v : double(op.slope) * v; });
+    }
     static void require_positive(const bijou::ops::leaky_relu<T>& op)
     {
         if (!(op.slope > 0) || !std::isfinite(double(op.slope)))
@@ -222,14 +295,11 @@ constexpr void check_on_path()
                   "odd power such as pow<3>");
     static_assert(!is_clamp<Op>, "bijou dsl: x passes through clamp, which is not injective (it is constant outside its "
                                  "bounds); soft-clamp a parameter instead");
-    static_assert(!std::is_same_v<Op, bijou::ops::sqrt>,
-                  "bijou dsl: x passes through sqrt, which is defined only for x >= 0 and so does not map the real line "
-                  "onto itself");
     static_assert(!is_runtime_pow<Op>, "bijou dsl: x passes through pow(x, p) with a runtime exponent, which is "
                                        "injective only for odd integers; write pow<3>(x)");
     static_assert(unary_rule<Op>::defined,
                   "bijou dsl: x passes through an op that has no inverse rule. On the path from x to the output only "
-                  "+ - * / by x-free expressions, neg, exp/log, expm1/log1p, tanh/atanh, sinh/asinh, sigmoid/logit, "
+                  "+ - * / by x-free expressions, neg, exp/log, sqrt, expm1/log1p, tanh/atanh, sinh/asinh, sigmoid/logit, "
                   "softplus/softplus_inverse, atan/tan, pow<odd N>/root<odd N> and leaky_relu may appear");
 }
 

@@ -91,7 +91,7 @@ struct Binary {
 
 // Operand: an expression, or an arithmetic scalar that becomes a Constant of the other side's type.
 template <class A, class T>
-auto as_operand(A&& a)
+constexpr auto as_operand(A&& a)
 {
     if constexpr (std::is_arithmetic_v<std::remove_cvref_t<A>>)
         return Constant<T>{static_cast<T>(a)};
@@ -112,7 +112,7 @@ struct common_value {
 
 template <class Op, class A, class B>
     requires ExprOperands<A, B>
-auto make_binary(Op op, A&& a, B&& b)
+constexpr auto make_binary(Op op, A&& a, B&& b)
 {
     using T = typename detail::common_value<A, B>::type;
     auto left = as_operand<A, T>(std::forward<A>(a));

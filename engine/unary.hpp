@@ -58,7 +58,7 @@ struct Unary {
 };
 
 template <class Op, Expr E>
-Unary<Op, std::remove_cvref_t<E>> make_unary(Op op, E&& e)
+constexpr Unary<Op, std::remove_cvref_t<E>> make_unary(Op op, E&& e)
 {
     return {op, std::forward<E>(e)};
 }

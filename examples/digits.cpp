@@ -301,15 +301,15 @@ int main(int argc, char** argv)
                               "--alpha must lie in (0, 0.5): dequantised values reach 0, where logit(0) = -inf");
         if (s.validate_every == 0) throw_usage_error("digits", "--validate-every must be at least 1");
         if (s.flow == "realnvp") {
-            auto flow = make_flow<T>(pixels, realnvp(s), s.seed);
+            auto flow = make_flow<T, dsl::closed_interval(0, 1)>(pixels, realnvp(s), s.seed);
             return run(flow, s, out, resume);
         }
         if (s.flow == "glow") {
-            auto flow = make_flow<T>(pixels, glow(s), s.seed);
+            auto flow = make_flow<T, dsl::closed_interval(0, 1)>(pixels, glow(s), s.seed);
             return run(flow, s, out, resume);
         }
         if (s.flow == "spline") {
-            auto flow = make_flow<T>(pixels, spline(s), s.seed);
+            auto flow = make_flow<T, dsl::closed_interval(0, 1)>(pixels, spline(s), s.seed);
             return run(flow, s, out, resume);
         }
         throw_usage_error("digits", "--flow must be realnvp, glow or spline, got '", s.flow, "'");

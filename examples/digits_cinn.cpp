@@ -445,7 +445,7 @@ int main(int argc, char** argv)
         if (s.validate_every == 0 || s.grid_columns == 0 || s.classifier_steps == 0 || !(s.temperature > 0))
             throw_usage_error("digits_cinn", "--validate-every, --grid-columns, --classifier-steps and --temperature "
                                              "must be positive");
-        auto flow = make_flow<T>(pixels, cinn(s), s.seed);
+        auto flow = make_flow<T, dsl::closed_interval(0, 1)>(pixels, cinn(s), s.seed);
         return run(flow, s, out, resume);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "%s\n", e.what());

@@ -284,12 +284,20 @@ void check_fit_options(const FitOptions<T>& o)
 
 // Data of `cols` columns, and conditions with the same rows as their data.
 template <class T>
-void check_fit_data(const char* what, const Tensor<T>& data, std::size_t cols)
+void check_fit_data(const char* what, const Tensor<T>& data, std::size_t cols,
+                    const dsl::Interval& support = dsl::real_line)
 {
     if (data.shape()[0] == 0) throw_shape_error("fit", what, " has no rows");
     if (data.shape()[1] != cols)
         throw_shape_error("fit", "expected ", what, " with ", cols, " columns (the flow's dimension), got ", shape_of(data));
-    require_finite(data, "fit", "", what);
+    require_within(data, support, "fit", "", what);
+}
+// The support a flow was made for (the real line for a trainable that has none).
+template <class F>
+dsl::Interval support_of(const F& flow)
+{
+    if constexpr (requires { flow.support(); }) return flow.support();
+    else return dsl::real_line;
 }
 template <class T>
 void check_fit_conditions(const char* what, const Tensor<T>& conditions, const Tensor<T>& data)
@@ -459,12 +467,12 @@ FitReport fit(F& flow, const Tensor<typename F::value_type>& train, FitOptions<t
 {
     using T = typename F::value_type;
     detail::check_fit_options(options);
-    detail::check_fit_data("training data", train, flow.dim());
+    detail::check_fit_data("training data", train, flow.dim(), detail::support_of(flow));
     std::optional<detail::Columns<T, 1>> validation;
     if (options.validation_condition)
         throw_usage_error("fit", "validation_condition is for conditional flows; this flow takes no condition");
     if (options.validation) {
-        detail::check_fit_data("validation data", *options.validation, flow.dim());
+        detail::check_fit_data("validation data", *options.validation, flow.dim(), detail::support_of(flow));
         validation = detail::Columns<T, 1>{{options.validation}};
     }
     const auto make = [&flow](const std::array<Input<T>, 1>& inputs) { return flow.loss_program(inputs[0]); };
@@ -478,7 +486,7 @@ FitReport fit(F& flow, const Tensor<typename F::value_type>& train_x, const Tens
 {
     using T = typename F::value_type;
     detail::check_fit_options(options);
-    detail::check_fit_data("training data", train_x, flow.dim());
+    detail::check_fit_data("training data", train_x, flow.dim(), detail::support_of(flow));
     detail::check_fit_conditions("training condition", train_c, train_x);
     if constexpr (requires { flow.condition_dim(); })
         if (train_c.shape()[1] != flow.condition_dim())
@@ -488,7 +496,7 @@ FitReport fit(F& flow, const Tensor<typename F::value_type>& train_x, const Tens
     if (bool(options.validation) != bool(options.validation_condition))
         throw_usage_error("fit", "a conditional flow needs both validation and validation_condition, or neither");
     if (options.validation) {
-        detail::check_fit_data("validation data", *options.validation, flow.dim());
+        detail::check_fit_data("validation data", *options.validation, flow.dim(), detail::support_of(flow));
         detail::check_fit_conditions("validation condition", *options.validation_condition, *options.validation);
         if (options.validation_condition->shape()[1] != train_c.shape()[1])
             throw_shape_error("fit", "validation conditions have ", options.validation_condition->shape()[1],

@@ -20,6 +20,7 @@
 
 #include <bijou/dsl/bijection.hpp>
 #include <bijou/dsl/data_init.hpp>
+#include <bijou/dsl/mapping.hpp>
 #include <bijou/engine/checkpoint.hpp>
 #include <bijou/engine/engine.hpp>
 #include <bijou/flows/fit.hpp>
@@ -112,7 +113,9 @@ public:
     using value_type = T;
     static constexpr bool conditional = detail::is_conditional<Block>;
 
-    explicit Flow(Block block);
+    // support: the interval the data lie in (make_flow<T, support> checks it against the flow's domain at
+    // compile time); data outside it are refused by every call.
+    explicit Flow(Block block, dsl::Interval support = dsl::real_line);
 
     std::size_t dim() const { return block_.dim(); }
     std::size_t condition_dim() const
@@ -121,6 +124,7 @@ public:
         else return 0;
     }
     const Block& block() const { return block_; }
+    const dsl::Interval& support() const { return support_; }
     std::vector<Param<T>> parameters() const { return block_.parameters(); }
 
     // log p(x) per row (B x 1); log p(x | c) for a conditional flow.
@@ -194,12 +198,13 @@ private:
         return z;
     }
 
-    static void check(const Tensor<T>& data, std::size_t cols, const char* what, const char* kind)
+    // Data in the flow's support (latents: finite), of the flow's width, with at least one row.
+    void check(const Tensor<T>& data, std::size_t cols, const char* what, const char* kind) const
     {
         if (data.shape()[1] != cols || data.shape()[0] == 0)
             throw_shape_error(std::string("Flow::") + what, "expected ", kind, " with ", cols,
                               " columns and at least one row, got ", shape_of(data));
-        require_finite(data, "Flow::", what, kind);
+        require_within(data, std::string_view(kind) == "latents" ? dsl::real_line : support_, "Flow::", what, kind);
     }
 
     // Conditions row-matched to a batch of n: n x C as given, or 1 x C repeated for every row.
@@ -219,6 +224,7 @@ private:
     };
 
     Block block_;
+    dsl::Interval support_;
     Input<T> x_, z_;
     Condition c_;
     ProgramOf<decltype(make_log_prob)> log_prob_;
@@ -228,8 +234,8 @@ private:
 };
 
 template <class T, class Block>
-Flow<T, Block>::Flow(Block block)
-    : block_(std::move(block)), x_(block_.dim(), "x"), z_(block_.dim(), "z"), c_(make_condition_input()),
+Flow<T, Block>::Flow(Block block, dsl::Interval support)
+    : block_(std::move(block)), support_(support), x_(block_.dim(), "x"), z_(block_.dim(), "z"), c_(make_condition_input()),
       log_prob_{detail::log_prob_program(block_, x_, c_)}, forward_{detail::forward_program(block_, x_, c_)},
       inverse_{detail::inverse_program(block_, z_, c_)}
 {
@@ -319,13 +325,19 @@ const Tensor<T>& Flow<T, Block>::conditions_for(std::size_t n, const Tensor<T>& 
 }
 
 // make_flow<float>(dim, spec[, seed]): build the spec's blocks for `dim` features.
-template <class T, class Spec>
+// make_flow<float, support>(dim, spec[, seed]): for data in `support` (default: the real line), e.g.
+// dsl::closed_interval(0, 1) for pixels before a logit layer. Checked at compile time (dsl/mapping.hpp):
+// the support must lie inside the flow's domain and the flow must map onto the real line, the support
+// of its Gaussian base.
+template <class T, dsl::Interval Support = dsl::real_line, class Spec>
 auto make_flow(std::size_t dim, const Spec& spec, std::uint64_t seed = 0)
 {
+    constexpr dsl::Composition checked = dsl::flow_mapping<Spec>(Support);
+    static_assert(dsl::detail::accept<checked.failed, checked.message>());
     dsl::BuildContext context;
     context.rng.seed(seed);
     auto block = dsl::build_block<T, false>(spec, dim, context);
-    return Flow<T, decltype(block)>(std::move(block));
+    return Flow<T, decltype(block)>(std::move(block), Support);
 }
 
 }  // namespace bijou

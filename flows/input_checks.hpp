@@ -6,6 +6,8 @@
 //                                     // is nan; every value must be finite (...)"
 //   bijou::set_input_checks(false);   // turns the check off, process-wide (e.g. for a hot loop of calls
 //                                     // on data already checked)
+// A flow made for data in a support (make_flow<float, dsl::closed_interval(0, 1)>) checks its data
+// against it in the same pass: "data row 3, column 0 is 1.5, outside the support [0, 1] ...".
 //
 // One pass over the input per call, without branches in the common case; bench/input_checks measures
 // its cost against the call and against a training step.
@@ -18,6 +20,7 @@
 #include <string>
 #include <string_view>
 
+#include <bijou/dsl/interval.hpp>
 #include <bijou/engine/error.hpp>
 #include <bijou/engine/tensor.hpp>
 
@@ -54,6 +57,36 @@ void require_finite(const Tensor<T>& data, std::string_view owner, std::string_v
             throw_value_error(std::string(owner) + std::string(call), kind, " row ", i / cols, ", column ", i % cols,
                               " is ", double(v[i]),
                               "; every value must be finite (bijou::set_input_checks(false) turns this check off)");
+}
+
+// The same for data that must lie in a support (make_flow<T, support>): throws value_error naming the
+// first row and column outside it, and the support. The real line asks only for finite values.
+template <class T>
+void require_within(const Tensor<T>& data, const dsl::Interval& support, std::string_view owner, std::string_view call,
+                    const char* kind)
+{
+    if (support.is_real_line()) return require_finite(data, owner, call, kind);
+    if (!input_checks()) return;
+    const T* v = data.data();
+    const std::size_t n = data.size();
+    const T lo = T(support.lo), hi = T(support.hi);
+    bool bad = false;
+    if (support.lo_open || support.hi_open) {
+        for (std::size_t i = 0; i < n; ++i) bad |= !((support.lo_open ? v[i] > lo : v[i] >= lo) &
+                                                     (support.hi_open ? v[i] < hi : v[i] <= hi));
+    } else {
+        for (std::size_t i = 0; i < n; ++i) bad |= !((v[i] >= lo) & (v[i] <= hi));  // false for NaN
+    }
+    if (!bad) return;
+    const std::size_t cols = data.shape()[1];
+    for (std::size_t i = 0; i < n; ++i)
+        if (!support.contains(double(v[i])) || !std::isfinite(v[i])) {
+            dsl::Text<> interval;
+            interval << support;
+            throw_value_error(std::string(owner) + std::string(call), kind, " row ", i / cols, ", column ", i % cols,
+                              " is ", double(v[i]), ", outside the support ", interval.text,
+                              " the flow was made for (bijou::set_input_checks(false) turns this check off)");
+        }
 }
 
 }  // namespace bijou

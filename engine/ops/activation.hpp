@@ -54,12 +54,12 @@ struct elu {
 };
 }  // namespace ops
 
-template <Expr E> auto tanh(E&& e) { return make_unary(ops::tanh{}, std::forward<E>(e)); }
-template <Expr E> auto sigmoid(E&& e) { return make_unary(ops::sigmoid{}, std::forward<E>(e)); }
-template <Expr E> auto softplus(E&& e) { return make_unary(ops::softplus{}, std::forward<E>(e)); }
-template <Expr E> auto relu(E&& e) { return make_unary(ops::relu{}, std::forward<E>(e)); }
+template <Expr E> constexpr auto tanh(E&& e) { return make_unary(ops::tanh{}, std::forward<E>(e)); }
+template <Expr E> constexpr auto sigmoid(E&& e) { return make_unary(ops::sigmoid{}, std::forward<E>(e)); }
+template <Expr E> constexpr auto softplus(E&& e) { return make_unary(ops::softplus{}, std::forward<E>(e)); }
+template <Expr E> constexpr auto relu(E&& e) { return make_unary(ops::relu{}, std::forward<E>(e)); }
 template <Expr E>
-auto leaky_relu(E&& e, double slope = 0.01)
+constexpr auto leaky_relu(E&& e, double slope = 0.01)
 {
     using T = detail::value_type_t<E>;
     return make_unary(ops::leaky_relu<T>{static_cast<T>(slope)}, std::forward<E>(e));

@@ -41,30 +41,30 @@ struct neg {
 
 template <class A, class B>
     requires ExprOperands<A, B>
-auto operator+(A&& a, B&& b)
+constexpr auto operator+(A&& a, B&& b)
 {
     return make_binary(ops::add{}, std::forward<A>(a), std::forward<B>(b));
 }
 template <class A, class B>
     requires ExprOperands<A, B>
-auto operator-(A&& a, B&& b)
+constexpr auto operator-(A&& a, B&& b)
 {
     return make_binary(ops::sub{}, std::forward<A>(a), std::forward<B>(b));
 }
 template <class A, class B>
     requires ExprOperands<A, B>
-auto operator*(A&& a, B&& b)
+constexpr auto operator*(A&& a, B&& b)
 {
     return make_binary(ops::mul{}, std::forward<A>(a), std::forward<B>(b));
 }
 template <class A, class B>
     requires ExprOperands<A, B>
-auto operator/(A&& a, B&& b)
+constexpr auto operator/(A&& a, B&& b)
 {
     return make_binary(ops::div{}, std::forward<A>(a), std::forward<B>(b));
 }
 template <Expr E>
-auto operator-(E&& e)
+constexpr auto operator-(E&& e)
 {
     return make_unary(ops::neg{}, std::forward<E>(e));
 }

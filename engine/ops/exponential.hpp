@@ -47,14 +47,14 @@ struct pow {
 };
 }  // namespace ops
 
-template <Expr E> auto exp(E&& e) { return make_unary(ops::exp{}, std::forward<E>(e)); }
-template <Expr E> auto log(E&& e) { return make_unary(ops::log{}, std::forward<E>(e)); }
-template <Expr E> auto log1p(E&& e) { return make_unary(ops::log1p{}, std::forward<E>(e)); }
-template <Expr E> auto expm1(E&& e) { return make_unary(ops::expm1{}, std::forward<E>(e)); }
-template <Expr E> auto sqrt(E&& e) { return make_unary(ops::sqrt{}, std::forward<E>(e)); }
-template <Expr E> auto square(E&& e) { return make_unary(ops::square{}, std::forward<E>(e)); }
+template <Expr E> constexpr auto exp(E&& e) { return make_unary(ops::exp{}, std::forward<E>(e)); }
+template <Expr E> constexpr auto log(E&& e) { return make_unary(ops::log{}, std::forward<E>(e)); }
+template <Expr E> constexpr auto log1p(E&& e) { return make_unary(ops::log1p{}, std::forward<E>(e)); }
+template <Expr E> constexpr auto expm1(E&& e) { return make_unary(ops::expm1{}, std::forward<E>(e)); }
+template <Expr E> constexpr auto sqrt(E&& e) { return make_unary(ops::sqrt{}, std::forward<E>(e)); }
+template <Expr E> constexpr auto square(E&& e) { return make_unary(ops::square{}, std::forward<E>(e)); }
 template <Expr E>
-auto pow(E&& e, double exponent)
+constexpr auto pow(E&& e, double exponent)
 {
     using T = detail::value_type_t<E>;
     return make_unary(ops::pow<T>{static_cast<T>(exponent)}, std::forward<E>(e));

@@ -57,9 +57,9 @@ struct odd_root {
 };
 }  // namespace ops
 
-template <Expr E> auto logit(E&& e) { return make_unary(ops::logit{}, std::forward<E>(e)); }
-template <Expr E> auto softplus_inverse(E&& e) { return make_unary(ops::softplus_inverse{}, std::forward<E>(e)); }
-template <int N, Expr E> auto pow(E&& e) { return make_unary(ops::integer_pow<N>{}, std::forward<E>(e)); }
-template <int N, Expr E> auto root(E&& e) { return make_unary(ops::odd_root<N>{}, std::forward<E>(e)); }
+template <Expr E> constexpr auto logit(E&& e) { return make_unary(ops::logit{}, std::forward<E>(e)); }
+template <Expr E> constexpr auto softplus_inverse(E&& e) { return make_unary(ops::softplus_inverse{}, std::forward<E>(e)); }
+template <int N, Expr E> constexpr auto pow(E&& e) { return make_unary(ops::integer_pow<N>{}, std::forward<E>(e)); }
+template <int N, Expr E> constexpr auto root(E&& e) { return make_unary(ops::odd_root<N>{}, std::forward<E>(e)); }
 
 }  // namespace bijou

@@ -31,9 +31,9 @@ struct clamp {
 };
 }  // namespace ops
 
-template <Expr E> auto abs(E&& e) { return make_unary(ops::abs{}, std::forward<E>(e)); }
+template <Expr E> constexpr auto abs(E&& e) { return make_unary(ops::abs{}, std::forward<E>(e)); }
 template <Expr E>
-auto clamp(E&& e, double low, double high)
+constexpr auto clamp(E&& e, double low, double high)
 {
     if (!(low < high)) throw_shape_error("clamp", "the lower bound ", low, " must be below the upper bound ", high);
     using T = detail::value_type_t<E>;

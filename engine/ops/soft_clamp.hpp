@@ -45,7 +45,7 @@ struct soft_clamp {
 }  // namespace ops
 
 template <Expr E>
-auto soft_clamp(E&& e, SoftClamp clamp = {})
+constexpr auto soft_clamp(E&& e, SoftClamp clamp = {})
 {
     using T = detail::value_type_t<E>;
     if (!(clamp.bound > 0)) throw_usage_error("soft_clamp", "the bound must be positive, got ", clamp.bound);

@@ -34,10 +34,10 @@ struct atanh {
 };
 }  // namespace ops
 
-template <Expr E> auto atan(E&& e) { return make_unary(ops::atan{}, std::forward<E>(e)); }
-template <Expr E> auto tan(E&& e) { return make_unary(ops::tan{}, std::forward<E>(e)); }
-template <Expr E> auto sinh(E&& e) { return make_unary(ops::sinh{}, std::forward<E>(e)); }
-template <Expr E> auto asinh(E&& e) { return make_unary(ops::asinh{}, std::forward<E>(e)); }
-template <Expr E> auto atanh(E&& e) { return make_unary(ops::atanh{}, std::forward<E>(e)); }
+template <Expr E> constexpr auto atan(E&& e) { return make_unary(ops::atan{}, std::forward<E>(e)); }
+template <Expr E> constexpr auto tan(E&& e) { return make_unary(ops::tan{}, std::forward<E>(e)); }
+template <Expr E> constexpr auto sinh(E&& e) { return make_unary(ops::sinh{}, std::forward<E>(e)); }
+template <Expr E> constexpr auto asinh(E&& e) { return make_unary(ops::asinh{}, std::forward<E>(e)); }
+template <Expr E> constexpr auto atanh(E&& e) { return make_unary(ops::atanh{}, std::forward<E>(e)); }
 
 }  // namespace bijou
