@@ -4,7 +4,8 @@
 //    the batch per call): the ratio on / off.
 // 2. fit's check of its training data (one pass over the whole set, once per fit call) against one
 //    training step of the same flow: the worst case is a fit of a single step.
-// Flows: density2d's RealNVP (2-D, 8 blocks, hidden 64) and a digits-sized RealNVP (64-D, hidden 256).
+// Flows: density2d's RealNVP (2-D, 8 blocks, hidden 64), a digits-sized RealNVP (64-D, hidden 256), and
+// the same after a logit layer for data in [0, 1] (the check is then against the flow's support).
 //
 //   bench_input_checks [--rounds 100] [--out out/input_checks]
 #include <algorithm>
@@ -40,12 +41,14 @@ double milliseconds(F&& f, std::size_t repeats)
     return std::chrono::duration<double, std::milli>(clock_type::now() - start).count() / double(repeats);
 }
 
-Tensor<float> normal_data(std::size_t rows, std::size_t cols, unsigned seed)
+// Data inside the flow's support: normal on the real line, uniform on a bounded support.
+Tensor<float> data_for(const dsl::Interval& support, std::size_t rows, std::size_t cols, unsigned seed)
 {
     std::mt19937_64 rng(seed);
     std::normal_distribution<float> normal;
+    std::uniform_real_distribution<float> uniform(0.001f, 0.999f);
     Tensor<float> x = Tensor<float>::from_shape({rows, cols});
-    for (auto& v : x) v = normal(rng);
+    for (auto& v : x) v = support.is_real_line() ? normal(rng) : float(support.lo + (support.hi - support.lo) * uniform(rng));
     return x;
 }
 
@@ -53,7 +56,8 @@ template <class Flow>
 void measure(const std::string& name, Flow flow, std::size_t dim, std::size_t train_rows, std::size_t rounds,
              examples::Metrics& metrics)
 {
-    const Tensor<float> batch = normal_data(256, dim, 1), train = normal_data(train_rows, dim, 2);
+    const Tensor<float> batch = data_for(flow.support(), 256, dim, 1);
+    const Tensor<float> train = data_for(flow.support(), train_rows, dim, 2);
 
     // 1. log_prob, checks on against off
     std::vector<double> ratios, on_ms;
@@ -84,7 +88,7 @@ void measure(const std::string& name, Flow flow, std::size_t dim, std::size_t tr
                 adam.step();
             },
             5));
-        scan_ms.push_back(milliseconds([&] { require_finite(train, "fit", "", "training data"); }, 5));
+        scan_ms.push_back(milliseconds([&] { require_within(train, flow.support(), "fit", "", "training data"); }, 5));
     }
     const double ratio = median(ratios), step = median(step_ms), scan = median(scan_ms);
     std::printf("%-12s log_prob(256) %8.3f ms, checks on / off %6.4f;  fit's check of %zu x %zu: %7.3f ms = %6.4f "
@@ -118,6 +122,13 @@ int main(int argc, char** argv)
             make_flow<float>(64, dsl::repeat(8, dsl::seq(flows::realnvp_coupling(dsl::conditioner(hidden(256, 256))),
                                                          dsl::permute_random())),
                              1),
+            64, 1437, rounds, metrics);
+    measure("logit_realnvp_64d",
+            make_flow<float, dsl::closed_interval(0, 1)>(
+                64, dsl::seq(flows::logit_layer(0.05),
+                             dsl::repeat(8, dsl::seq(flows::realnvp_coupling(dsl::conditioner(hidden(256, 256))),
+                                                     dsl::permute_random()))),
+                1),
             64, 1437, rounds, metrics);
     std::filesystem::create_directories(out);
     metrics.write(out / "metrics.json");

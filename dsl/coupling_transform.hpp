@@ -110,12 +110,12 @@ constexpr Composition coupling_mapping()
         result.failed = true;
         result.message << "coupling: the transform maps " << m.domain
                        << " onto an interval that depends on its parameters or on values it captures (within "
-                       << m.codomain << "); a coupling's transform must map its domain onto the same interval "
+                       << m.codomain << "); the transform of a coupling must map its domain onto the same interval "
                        << "for every parameter value, as x * exp(s) + t maps the real line onto itself";
     } else if (!(m.domain == m.codomain)) {
         result.failed = true;
         result.message << "coupling: the transform maps " << m.domain << " onto " << m.codomain
-                       << "; a coupling's transform must map its domain onto itself, since the untouched half "
+                       << "; the transform of a coupling must map its domain onto itself, since the untouched half "
                        << "keeps its values";
     }
     return result;

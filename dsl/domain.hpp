@@ -238,8 +238,9 @@ constexpr PathImage carry(const E* e, const Interval& domain, Verdict& verdict)
                 if constexpr (requires { unary_rule<Op>::valid(e->op); }) {
                     if (!unary_rule<Op>::valid(e->op)) {
                         Text<> why;
-                        why << "x passes through " << describe(e) << ", which is invertible only for a positive, "
-                            << "finite slope";
+                        why << "x passes through " << describe(e);
+                        if constexpr (requires { e->op.slope; }) why << " with slope " << double(e->op.slope);
+                        why << ", which is invertible only for a positive, finite slope";
                         verdict.reject(true, why);
                         return {real_line, in.known, in.varies};
                     }

@@ -36,6 +36,14 @@ struct Interval {
     constexpr bool excludes_zero() const { return lo > 0 || (lo == 0 && lo_open) || hi < 0 || (hi == 0 && hi_open); }
     constexpr bool is_positive() const { return lo > 0 || (lo == 0 && lo_open); }
     constexpr bool is_point() const { return lo == hi && !lo_open && !hi_open; }
+
+    friend constexpr Interval operator-(const Interval& a) { return {-a.hi, -a.lo, a.hi_open, a.lo_open}; }
+    friend constexpr Interval operator+(const Interval& a, const Interval& b)
+    {
+        const double lo = a.lo + b.lo, hi = a.hi + b.hi;
+        return {lo, hi, a.lo_open || b.lo_open || lo == -infinity, a.hi_open || b.hi_open || hi == infinity};
+    }
+    friend constexpr Interval operator-(const Interval& a, const Interval& b) { return a + -b; }
 };
 
 constexpr Interval open_interval(double lo, double hi) { return {lo, hi, true, true}; }
@@ -57,13 +65,8 @@ constexpr bool inside(const Interval& a, const Interval& b)
 }
 
 // ---- arithmetic on intervals (the image of x op v for x in a, v in b) -----------------------------
-constexpr Interval operator-(const Interval& a) { return {-a.hi, -a.lo, a.hi_open, a.lo_open}; }
-constexpr Interval operator+(const Interval& a, const Interval& b)
-{
-    const double lo = a.lo + b.lo, hi = a.hi + b.hi;
-    return {lo, hi, a.lo_open || b.lo_open || lo == -infinity, a.hi_open || b.hi_open || hi == infinity};
-}
-constexpr Interval operator-(const Interval& a, const Interval& b) { return a + -b; }
+// The operators are hidden friends, found only for intervals: declared in namespace dsl they would hide
+// the engine's operators from the DSL's own code.
 
 namespace detail {
 // An end of a * b for b inside (0, inf): the end `e` (open or not) of a times the end `f` of b.

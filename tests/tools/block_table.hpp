@@ -21,8 +21,9 @@
 //    row of 2e3 loses 5e-9 in double, an amplification of 5e7 that float cannot afford (x = 1936 came
 //    back as 4040).
 // Squashing layers have their own domains (flows/squash.hpp): sigmoid saturates, and float loses its
-// round trip well before (|x| = 10.6 gives 1.6e-4), so it is checked on normal(1) only; logit is
-// defined on [0, 1] and is checked on uniform values and on the ends of the interval.
+// round trip well before (|x| = 10.6 gives 1.6e-4), so it is checked on normal(1) only; logit with the
+// alpha squeeze is defined on [0, 1] and is checked on uniform values and on the ends of the interval;
+// the open logit, defined on (0, 1), on uniform values and values next to the ends.
 #pragma once
 
 #include <algorithm>
@@ -57,6 +58,7 @@ enum class Domain {
     real_line,      // normal(1) and extreme inputs
     saturating,     // normal(1) only
     unit_interval,  // uniform(0, 1) and the interval's ends
+    open_unit_interval,  // uniform(0, 1) and values next to the ends, which do not belong to it
 };
 
 template <class Spec>
@@ -132,6 +134,7 @@ inline auto layer_blocks()
                            entry("lu_linear", flows::lu_linear()),
                            entry("sigmoid_layer", flows::sigmoid_layer(), Domain::saturating),
                            entry("logit_layer", flows::logit_layer(), Domain::unit_interval),
+                           entry("open_logit_layer", flows::open_logit_layer(), Domain::open_unit_interval),
                            entry("elementwise_layer(sinh(x exp(s)) + t)", elementwise_layer(sinh_affine, {0.0, 0.0}),
                                  Domain::saturating));
 }
@@ -170,17 +173,20 @@ inline auto conditional_blocks()
 
 // ---- running an entry -----------------------------------------------------------------------------------
 
-// The values at and next to the ends of [0, 1], mixed with uniform ones.
+// The values at and next to the ends of [0, 1] (only next to them for the open interval), mixed with
+// uniform ones.
 struct UnitIntervalEdges {
+    bool open = false;
     Tensor<double> operator()(std::mt19937_64& rng, std::size_t batch, std::size_t dim) const
     {
-        constexpr double edges[] = {0.0, 1.0, 1e-6, 1 - 1e-6, 1e-3, 1 - 1e-3};
-        std::uniform_int_distribution<int> pick(0, 7);
-        std::uniform_real_distribution<double> uniform(0.0, 1.0);
+        constexpr double edges[] = {1e-6, 1 - 1e-6, 1e-3, 1 - 1e-3, 0.0, 1.0};
+        const int ends = open ? 4 : 6;
+        std::uniform_int_distribution<int> pick(0, ends + 1);
+        std::uniform_real_distribution<double> uniform(1e-9, 1.0 - 1e-9);
         Tensor<double> x = Tensor<double>::from_shape({batch, dim});
         for (auto& v : x) {
             const int k = pick(rng);
-            v = k < 6 ? edges[k] : uniform(rng);
+            v = k < ends ? edges[k] : uniform(rng);
         }
         return x;
     }
@@ -280,6 +286,82 @@ TableRow check_entry_gradients(const BlockEntry<Spec>& e, const Sampler& sampler
     return row;
 }
 
+// The float gradient row of an entry: the NLL's gradients w.r.t. every parameter and the input in float,
+// against the same gradients in double at the same parameters and inputs. The double backward is the
+// reference (its own row checks it against finite differences, which in float are too coarse to judge a
+// gradient). The error of a target is normwise, max |g_float - g_double| / max(1, max |g_double|); the
+// tolerance, 1e-3 on normal inputs and 1e-2 on extreme ones, is float rounding amplified by the
+// block's conditioning. On extreme inputs a saturated conditioner (the spline's) runs its backward in the
+// regime its forward was made robust for.
+template <class Spec, class Sampler>
+TableRow check_entry_float_gradients(const BlockEntry<Spec>& e, const char* inputs, const Sampler& sampler,
+                                     double tolerance, const TableOptions& table)
+{
+    const auto reference = build_entry<double>(e, table);
+    const auto block = build_entry<float>(e, table);
+    std::mt19937_64 rng(table.check.seed + 2);
+    std::normal_distribution<double> noise(0.0, table.check.parameter_noise);
+    const auto reference_parameters = reference.parameters();
+    const auto parameters = block.parameters();
+    for (std::size_t k = 0; k < parameters.size(); ++k) {
+        auto& value = reference_parameters[k].value();
+        for (auto& v : value) v = double(float(v + noise(rng)));  // representable in float
+        std::copy(value.begin(), value.end(), parameters[k].value().begin());
+    }
+    const std::size_t batch = table.check.batch, dim = table.dim, condition_dim = e.condition_dim;
+    const Tensor<double> x_values = sampler(rng, batch, dim);
+    const Tensor<double> c_values = dsl::samplers::normal()(rng, batch, std::max<std::size_t>(condition_dim, 1));
+
+    // The NLL's gradients (parameters, then the input) of one block in its own scalar type, as doubles.
+    auto gradients_of = [&](const auto& b) {
+        using T = typename std::remove_cvref_t<decltype(b)>::value_type;
+        Input<T> x(dim, "x", {.requires_grad = true});
+        Input<T> c(std::max<std::size_t>(condition_dim, 1), "c");
+        auto [y, log_det] = [&] {
+            if constexpr (is_conditional_block<std::remove_cvref_t<decltype(b)>>) return b.forward(x, c);
+            else return b.forward(x, dsl::NoCondition{});
+        }();
+        auto nll = [&] {
+            if constexpr (std::is_same_v<std::remove_cvref_t<decltype(log_det)>, dsl::Zero>)
+                return Program(mean(0.5 * sum(square(y), 1)));
+            else
+                return Program(mean(0.5 * sum(square(y), 1) - log_det));
+        }();
+        nll.bind(batch);
+        x.set(xt::cast<T>(x_values));
+        if (condition_dim > 0) c.set(xt::cast<T>(c_values));
+        nll.zero_grad();
+        x.grad().fill(T(0));
+        nll.forward();
+        nll.backward();
+        std::vector<std::pair<std::string, Tensor<double>>> result;
+        for (const auto& p : b.parameters()) result.emplace_back(p.name(), xt::cast<double>(p.grad()));
+        result.emplace_back("x", xt::cast<double>(x.grad()));
+        return result;
+    };
+    const auto expected = gradients_of(reference);
+    const auto got = gradients_of(block);
+
+    TableRow row{.block = e.name, .type = "float", .inputs = inputs};
+    row.is_gradient_row = true;
+    row.gradients.tolerance = tolerance;
+    for (std::size_t k = 0; k < expected.size(); ++k) {
+        const auto& g = expected[k].second;
+        const double scale = std::max(1.0, double(xt::amax(xt::abs(g))()));
+        for (std::size_t i = 0; i < g.size(); ++i) {
+            const double error = std::abs(got[k].second.data()[i] - g.data()[i]) / scale;
+            if (!(error <= row.gradients.nll_error)) {  // also catches NaN
+                row.gradients.nll_error = error;
+                row.gradients.nll_where = expected[k].first + "[" + std::to_string(i) + "] (float " +
+                                          std::to_string(got[k].second.data()[i]) + ", double " +
+                                          std::to_string(g.data()[i]) + ")";
+            }
+        }
+    }
+    row.gradients.inverse_where = "not checked in float";
+    return row;
+}
+
 // Checks one entry in T on every kind of input its domain calls for, and its gradients in double,
 // passing each row to `out`.
 template <class T, class Spec>
@@ -310,13 +392,25 @@ void check_entry(const BlockEntry<Spec>& e, const TableOptions& table, const Row
         out(check_entry_on<T>(e, "uniform(0,1)", dsl::samplers::uniform(0.0, 1.0), options, table));
         out(check_entry_on<T>(e, "unit edges", UnitIntervalEdges{}, options, table));
         break;
+    case Domain::open_unit_interval:
+        out(check_entry_on<T>(e, "uniform(0,1)", dsl::samplers::uniform(1e-9, 1.0 - 1e-9), options, table));
+        out(check_entry_on<T>(e, "near edges", UnitIntervalEdges{.open = true}, options, table));
+        break;
     }
+    if (!table.gradients) return;
     if constexpr (!single) {
-        if (!table.gradients) return;
-        if (e.domain == Domain::unit_interval)
+        if (e.domain == Domain::unit_interval || e.domain == Domain::open_unit_interval)
             out(check_entry_gradients(e, dsl::samplers::uniform(0.05, 0.95), table));
         else
             out(check_entry_gradients(e, dsl::samplers::normal(), table));
+    } else {
+        if (e.domain == Domain::unit_interval || e.domain == Domain::open_unit_interval) {
+            out(check_entry_float_gradients(e, "gradients", dsl::samplers::uniform(0.05, 0.95), 1e-3, table));
+        } else {
+            out(check_entry_float_gradients(e, "gradients", dsl::samplers::normal(), 1e-3, table));
+            if (e.domain == Domain::real_line)
+                out(check_entry_float_gradients(e, "gradients, extreme", dsl::samplers::extreme(), 1e-2, table));
+        }
     }
 }
 

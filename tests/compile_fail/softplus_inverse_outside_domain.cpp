@@ -1,0 +1,10 @@
+// Must not compile. expect: x reaches softplus_inverse, whose domain is .0, inf.
+#include <bijou/bijou.hpp>
+
+using namespace bijou;
+
+int main()
+{
+    auto spec = dsl::coupling(dsl::halves, dsl::conditioner(hidden(8)), dsl::elementwise([](auto x, auto t) { return softplus_inverse(x * 2.0) + t; }));
+    return static_cast<int>(sizeof(spec));
+}
