@@ -155,7 +155,7 @@ TEST_CASE("domain analysis: images that move with the parameters are flagged")
 TEST_CASE("block mappings: layers, couplings, permutations and their compositions")
 {
     using dsl::mapping_of;
-    constexpr auto net = dsl::conditioner(hidden(8));
+    const auto net = dsl::conditioner(hidden(8));
     const auto check = [](const char* name, const dsl::Mapping& m, Interval domain, Interval codomain) {
         INFO("block " << name);
         CHECK(!m.preserves);
