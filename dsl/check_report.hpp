@@ -135,6 +135,10 @@ struct CheckReport {
     double worst_log_det = 0;           // vs the numerical Jacobian; stays 0 when not checked
     std::size_t non_finite = 0;         // rows with a non-finite value in y, x2 or a log-det
     std::size_t jacobian_unjudged = 0;  // rows whose numerical Jacobian was too uncertain to judge
+    // Rows whose round trip missed the tolerance by no more than the inverse's conditioning explains
+    // (dsl/check.hpp, judge_conditioning), and the worst of them; worst_round_trip leaves them out.
+    std::size_t round_trip_conditioned = 0;
+    double worst_conditioned_round_trip = 0;
     bool jacobian_checked = false;
     double round_trip_tolerance = 0;
     double symmetry_tolerance = 0;
@@ -153,6 +157,10 @@ struct CheckReport {
                         std::to_string(cases) + " cases, " + std::to_string(rows) + " rows\n";
         s += "  round trip        worst " + short_number(worst_round_trip) + " (tolerance " +
              short_number(round_trip_tolerance) + ", relative to max(1, |x|))\n";
+        if (round_trip_conditioned)
+            s += "  (" + std::to_string(round_trip_conditioned) + " rows beyond it, worst " +
+                 short_number(worst_conditioned_round_trip) +
+                 ", each within what 16 ulps of rounding in y give through the inverse)\n";
         s += "  log-det symmetry  worst " + short_number(worst_symmetry) + " (tolerance " +
              short_number(symmetry_tolerance) + ")\n";
         if (jacobian_checked)

@@ -83,6 +83,26 @@ struct Sinh {
     }
 };
 
+// y = x / 1000 + 1000 (offset is a defect added to the inverse): nearly flat, so that in float y keeps
+// only a few of x's bits (the ulp of 1000 is 6e-5, i.e. 0.06 in x) and no inverse can round-trip to 1e-4.
+template <class T>
+struct Flat {
+    using value_type = T;
+    double offset = 0;
+    std::size_t dim() const { return 3; }
+    std::vector<Param<T>> parameters() const { return {}; }
+    template <class X, class C>
+    auto forward(const X& x, const C&) const
+    {
+        return dsl::Transformed{x * 1e-3 + 1000.0, sum(0.0 * x + std::log(1e-3), 1)};
+    }
+    template <class Y, class C>
+    auto inverse(const Y& y, const C&) const
+    {
+        return dsl::Transformed{(y - 1000.0) * 1e3 + offset, sum(0.0 * y - std::log(1e-3), 1)};
+    }
+};
+
 std::size_t nonzeros(const Tensor<double>& row)
 {
     return std::size_t(std::count_if(row.begin(), row.end(), [](double v) { return v != 0; }));
@@ -192,6 +212,30 @@ TEST_CASE("an inverse that is slightly wrong breaks the round trip")
     const auto unshrunk = dsl::check_bijection(block, dsl::samplers::normal(), options);
     REQUIRE(unshrunk.failure);
     CHECK(xt::allclose(unshrunk.failure->input, unshrunk.failure->original_input, 0.0, 0.0));
+}
+
+TEST_CASE("a round trip limited by the inverse's conditioning passes, counted; a wrong inverse still fails")
+{
+    const dsl::CheckOptions options{.cases = 4, .check_jacobian = false, .parameter_noise = 0};
+    const auto flat = dsl::check_bijection(Flat<float>{}, dsl::samplers::normal(), options);
+    INFO(flat.summary());
+    CHECK(flat.passed);
+    CHECK(flat.round_trip_conditioned > 0);            // rows beyond 1e-4 ...
+    CHECK(flat.worst_conditioned_round_trip > 1e-4);
+    CHECK(flat.worst_conditioned_round_trip < 0.2);    // ... by what 16 ulps of y explain (about 1)
+    CHECK(flat.worst_round_trip <= 1e-4);              // the plain rows' worst leaves them out
+    CHECK(flat.summary().find("within what 16 ulps of rounding in y give through the inverse") != std::string::npos);
+
+    const auto wrong = dsl::check_bijection(Flat<float>{.offset = 3}, dsl::samplers::normal(), options);
+    INFO(wrong.summary());
+    REQUIRE_FALSE(wrong.passed);
+    CHECK(wrong.failure->law == dsl::Law::round_trip);
+    CHECK(wrong.failure->description.find("not explained by the inverse's conditioning") != std::string::npos);
+
+    // in double the same map is well resolved: no row needs the second look
+    const auto exact_map = dsl::check_bijection(Flat<double>{}, dsl::samplers::normal(), options);
+    CHECK(exact_map.passed);
+    CHECK(exact_map.round_trip_conditioned == 0);
 }
 
 TEST_CASE("a non-finite output for large x breaks the finite-outputs law")
