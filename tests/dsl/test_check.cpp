@@ -214,7 +214,7 @@ TEST_CASE("an inverse that is slightly wrong breaks the round trip")
     CHECK(xt::allclose(unshrunk.failure->input, unshrunk.failure->original_input, 0.0, 0.0));
 }
 
-TEST_CASE("a round trip limited by the inverse's conditioning passes, counted; a wrong inverse still fails")
+TEST_CASE("a round trip limited by the inverse's conditioning passes and is counted, and a wrong inverse still fails")
 {
     const dsl::CheckOptions options{.cases = 4, .check_jacobian = false, .parameter_noise = 0};
     const auto flat = dsl::check_bijection(Flat<float>{}, dsl::samplers::normal(), options);
