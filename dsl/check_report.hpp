@@ -139,6 +139,8 @@ struct CheckReport {
     // (dsl/check.hpp, judge_conditioning), and the worst of them; worst_round_trip leaves them out.
     std::size_t round_trip_conditioned = 0;
     double worst_conditioned_round_trip = 0;
+    std::size_t symmetry_conditioned = 0;  // the same for the log-det symmetry law
+    double worst_conditioned_symmetry = 0;
     bool jacobian_checked = false;
     double round_trip_tolerance = 0;
     double symmetry_tolerance = 0;
@@ -163,6 +165,10 @@ struct CheckReport {
                  ", each within what 16 ulps of rounding in y give through the inverse)\n";
         s += "  log-det symmetry  worst " + short_number(worst_symmetry) + " (tolerance " +
              short_number(symmetry_tolerance) + ")\n";
+        if (symmetry_conditioned)
+            s += "  (" + std::to_string(symmetry_conditioned) + " rows beyond it, worst " +
+                 short_number(worst_conditioned_symmetry) +
+                 ", each within what 16 ulps of rounding in y give through the inverse's log-det)\n";
         if (jacobian_checked)
             s += "  log-det Jacobian  worst " + short_number(worst_log_det) + " (tolerance " +
                  short_number(log_det_tolerance) + ")\n";

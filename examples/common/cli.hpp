@@ -6,10 +6,12 @@
 //   cli.done();   // --help prints the options and exits; an unknown or malformed option is an error
 //
 // Options are written `--name value` or `--name=value`. Each option() call declares one option and reads
-// it, so the usage text is built from the same lines that define the defaults.
+// it, so the usage text is built from the same lines that define the defaults. An option given twice, a
+// number that is not finite ("nan", "inf") and an integer with a sign or a fraction are errors.
 #pragma once
 
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -34,12 +36,17 @@ public:
             }
             if (!arg.starts_with("--") || arg.size() == 2) fail("unexpected argument '" + std::string(arg) + "'");
             arg.remove_prefix(2);
+            std::string name, value;
             if (const auto eq = arg.find('='); eq != std::string_view::npos) {
-                given_[std::string(arg.substr(0, eq))] = std::string(arg.substr(eq + 1));
+                name = std::string(arg.substr(0, eq));
+                value = std::string(arg.substr(eq + 1));
             } else {
                 if (i + 1 >= argc) fail("option --" + std::string(arg) + " needs a value");
-                given_[std::string(arg)] = argv[++i];
+                name = std::string(arg);
+                value = argv[++i];
             }
+            if (!given_.emplace(name, value).second)
+                fail("option --" + name + " is given twice ('" + given_[name] + "' and '" + value + "')");
         }
     }
 
@@ -92,6 +99,8 @@ private:
             if (ec != std::errc() || ptr != end || text.empty())
                 fail("--" + name + " expects " + (std::is_floating_point_v<T> ? "a number" : "a non-negative integer") +
                      ", got '" + text + "'");
+            if constexpr (std::is_floating_point_v<T>)
+                if (!std::isfinite(value)) fail("--" + name + " expects a finite number, got '" + text + "'");
             return value;
         }
     }
