@@ -477,19 +477,21 @@ private:
     // a difference that has not converged (a map so curved at the row's scale that O(h^2) is not small,
     // as deep stacks are on rows of 1e3):
     //   |log_det - L_h| <= tolerance * max(1, |L_h|) + U
-    // and reports |log_det - L_h| / max(1, |L_h|). A row whose U reaches max(1, |L_h|) (float outputs
-    // too coarse for the step, a singular or non-finite estimate) is differenced again at steps 10, 100
-    // and 1000 times smaller and 10 and 100 times larger, smaller first, and the estimate with the
-    // smallest uncertainty kept (a spline whose bins are narrow at the row's scale, or a logit next to the
-    // end of its domain, needs a smaller step; rows of 1e3 in float a larger one).
-    // A row no step can judge is counted in jacobian_unjudged.
+    // and reports |log_det - L_h| / max(1, |L_h|). An estimate judges its row only if U is below a tenth
+    // of max(1, |L_h|): one less certain than that (float outputs too coarse for the step, kinks and
+    // curvature on rows of 1e3 through a deep stack, a singular or non-finite estimate) cannot tell a right
+    // log-det from a wrong one. Such a row is differenced again at steps 10, 100 and 1000 times smaller
+    // and, in float only, 10 and 100 times larger, smaller first, and the estimate with the smallest
+    // uncertainty kept (a spline whose bins are narrow at the row's scale, or a logit next to the end of
+    // its domain, needs a smaller step; float outputs of 1e3, a larger one). A row no step can judge is
+    // counted in jacobian_unjudged.
     void judge_jacobian(std::vector<RowVerdict>& verdicts, const Tensor<T>& x, const Tensor<T>& c, const Tensor<T>& y,
                         const Tensor<T>& log_det)
     {
         const std::size_t rows = verdicts.size();
         std::vector<double> estimates(rows), uncertainties(rows), steps(rows, tolerances_.step);
         auto judged = [&](std::size_t r) {
-            return uncertainties[r] < std::max(1.0, std::abs(estimates[r]));
+            return uncertainties[r] < 0.1 * std::max(1.0, std::abs(estimates[r]));
         };
         auto passes = [&](std::size_t r, double estimate, double uncertainty) {
             return std::abs(double(log_det(r, 0)) - estimate) <=
@@ -509,7 +511,10 @@ private:
             }
         };
         difference_at(tolerances_.step, [](std::size_t, double, double) { return true; });
-        for (const double factor : {0.1, 0.01, 10.0, 0.001, 100.0}) {
+        constexpr bool single = std::is_same_v<T, float>;
+        const std::vector<double> factors = single ? std::vector{0.1, 0.01, 10.0, 0.001, 100.0}
+                                                   : std::vector{0.1, 0.01, 0.001};
+        for (const double factor : factors) {
             bool any = false;
             for (std::size_t r = 0; r < rows; ++r) any |= verdicts[r].finite && !judged(r);
             if (!any) break;
@@ -529,7 +534,7 @@ private:
             if (!any) break;
             difference_at(tolerances_.step * factor, [&](std::size_t r, double estimate, double uncertainty) {
                 return verdicts[r].finite && judged(r) && !passes(r, estimates[r], uncertainties[r]) &&
-                       uncertainty < std::max(1.0, std::abs(estimate)) && passes(r, estimate, uncertainty);
+                       uncertainty < 0.1 * std::max(1.0, std::abs(estimate)) && passes(r, estimate, uncertainty);
             });
         }
         for (std::size_t r = 0; r < rows; ++r) {
