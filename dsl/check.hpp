@@ -481,10 +481,10 @@ private:
     // of max(1, |L_h|): one less certain than that (float outputs too coarse for the step, kinks and
     // curvature on rows of 1e3 through a deep stack, a singular or non-finite estimate) cannot tell a right
     // log-det from a wrong one. Such a row is differenced again at steps 10, 100 and 1000 times smaller
-    // and, in float only, 10 and 100 times larger, smaller first, and the estimate with the smallest
-    // uncertainty kept (a spline whose bins are narrow at the row's scale, or a logit next to the end of
-    // its domain, needs a smaller step; float outputs of 1e3, a larger one). A row no step can judge is
-    // counted in jacobian_unjudged.
+    // and 10 and 100 times larger, smaller first, and the estimate with the smallest uncertainty kept (a
+    // spline whose bins are narrow at the row's scale, or a logit next to the end of its domain, needs a
+    // smaller step; a tiny feature next to one of 1e3, whose outputs carry the rounding of the large one,
+    // a larger one). A row no step can judge is counted in jacobian_unjudged.
     void judge_jacobian(std::vector<RowVerdict>& verdicts, const Tensor<T>& x, const Tensor<T>& c, const Tensor<T>& y,
                         const Tensor<T>& log_det)
     {
@@ -511,10 +511,7 @@ private:
             }
         };
         difference_at(tolerances_.step, [](std::size_t, double, double) { return true; });
-        constexpr bool single = std::is_same_v<T, float>;
-        const std::vector<double> factors = single ? std::vector{0.1, 0.01, 10.0, 0.001, 100.0}
-                                                   : std::vector{0.1, 0.01, 0.001};
-        for (const double factor : factors) {
+        for (const double factor : {0.1, 0.01, 10.0, 0.001, 100.0}) {
             bool any = false;
             for (std::size_t r = 0; r < rows; ++r) any |= verdicts[r].finite && !judged(r);
             if (!any) break;

@@ -5,9 +5,9 @@
 //   build/bin/check_flows --cases 50 --seed 3
 //
 // In double each block also gets a gradient row: the NLL's gradients w.r.t. its parameters, input (and
-// condition), and the inverse pass's w.r.t. its parameters and input, against finite differences. In
-// float it gets one on normal inputs and one on extreme inputs: the NLL's gradients in float against the
-// same gradients in double (block_table.hpp, check_entry_float_gradients).
+// condition), and the inverse pass's w.r.t. its parameters and input, against finite differences. The
+// splines also get two in float, on normal and on extreme inputs: the NLL's gradients in float against
+// the same gradients in double (block_table.hpp, check_entry_float_gradients).
 // The blocks are compiled once into bijou_block_checks (tools/block_checks.hpp), shared with the
 // property tests.
 #include <cstdio>
@@ -69,7 +69,7 @@ int main(int argc, char** argv)
     options.check.parameter_noise =
         cli.option<double>("noise", 0.1, "standard deviation of the noise added to every parameter");
     options.dim = cli.option<std::size_t>("dim", 5, "features of every block");
-    options.gradients = cli.option<int>("gradients", 1, "1: gradient rows per block (double against finite differences, float against double), 0: none") != 0;
+    options.gradients = cli.option<int>("gradients", 1, "1: gradient rows (double against finite differences; the splines' float against double), 0: none") != 0;
     max_unjudged_fraction =
         cli.option<double>("max-unjudged-percent", 1,
                            "a log-det check fails when more of its rows than this are not judged") / 100;
