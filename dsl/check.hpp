@@ -477,10 +477,11 @@ private:
     // a difference that has not converged (a map so curved at the row's scale that O(h^2) is not small,
     // as deep stacks are on rows of 1e3):
     //   |log_det - L_h| <= tolerance * max(1, |L_h|) + U
-    // and reports |log_det - L_h| / max(1, |L_h|). An estimate judges its row only if U is below a tenth
-    // of max(1, |L_h|): one less certain than that (float outputs too coarse for the step, kinks and
-    // curvature on rows of 1e3 through a deep stack, a singular or non-finite estimate) cannot tell a right
-    // log-det from a wrong one. Such a row is differenced again at steps 10, 100 and 1000 times smaller
+    // and reports |log_det - L_h| / max(1, |L_h|). An estimate can fail its row only if U is below a
+    // tenth of max(1, |L_h|); one less certain than that (float outputs too coarse for the step, kinks and
+    // curvature on rows of 1e3 through a deep stack) can still pass it, if U < max(1, |L_h|) and the law
+    // holds within U, but its disagreement is no evidence. A row neither estimate settles (or a singular or
+    // non-finite estimate) is differenced again at steps 10, 100 and 1000 times smaller
     // and 10 and 100 times larger, smaller first, and the estimate with the smallest uncertainty kept (a
     // spline whose bins are narrow at the row's scale, or a logit next to the end of its domain, needs a
     // smaller step; a tiny feature next to one of 1e3, whose outputs carry the rounding of the large one,
@@ -490,13 +491,21 @@ private:
     {
         const std::size_t rows = verdicts.size();
         std::vector<double> estimates(rows), uncertainties(rows), steps(rows, tolerances_.step);
-        auto judged = [&](std::size_t r) {
-            return uncertainties[r] < 0.1 * std::max(1.0, std::abs(estimates[r]));
-        };
         auto passes = [&](std::size_t r, double estimate, double uncertainty) {
             return std::abs(double(log_det(r, 0)) - estimate) <=
                    tolerances_.log_det * std::max(1.0, std::abs(estimate)) + uncertainty;
         };
+        // An estimate settles its row if it is strong (U below a tenth of max(1, |L|): it may fail the row)
+        // or weak (U below max(1, |L|)) and agrees with the log-det: weak evidence can pass a row, never
+        // fail it.
+        auto strong = [](double estimate, double uncertainty) {
+            return uncertainty < 0.1 * std::max(1.0, std::abs(estimate));
+        };
+        auto settles = [&](std::size_t r, double estimate, double uncertainty) {
+            return strong(estimate, uncertainty) ||
+                   (uncertainty < std::max(1.0, std::abs(estimate)) && passes(r, estimate, uncertainty));
+        };
+        auto settled = [&](std::size_t r) { return settles(r, estimates[r], uncertainties[r]); };
         // replace(r, estimate, uncertainty): whether a new estimate at another step replaces row r's.
         auto difference_at = [&](double step, auto replace) {
             const auto numerical = numerical_log_det(x, c, y, step);
@@ -513,10 +522,11 @@ private:
         difference_at(tolerances_.step, [](std::size_t, double, double) { return true; });
         for (const double factor : {0.1, 0.01, 10.0, 0.001, 100.0}) {
             bool any = false;
-            for (std::size_t r = 0; r < rows; ++r) any |= verdicts[r].finite && !judged(r);
+            for (std::size_t r = 0; r < rows; ++r) any |= verdicts[r].finite && !settled(r);
             if (!any) break;
-            difference_at(tolerances_.step * factor, [&](std::size_t r, double, double uncertainty) {
-                return !judged(r) && !(uncertainties[r] <= uncertainty);  // also replaces a NaN
+            difference_at(tolerances_.step * factor, [&](std::size_t r, double estimate, double uncertainty) {
+                return !settled(r) && (settles(r, estimate, uncertainty) ||
+                                       !(uncertainties[r] <= uncertainty));  // also replaces a NaN
             });
         }
         // A row that fails at its step is differenced again at steps 10 and 100 times smaller: kinks of a
@@ -526,12 +536,14 @@ private:
         // smaller step judges it and it passes there.
         for (const double factor : {0.1, 0.01}) {
             bool any = false;
-            for (std::size_t r = 0; r < rows; ++r)
-                any |= verdicts[r].finite && judged(r) && !passes(r, estimates[r], uncertainties[r]);
+            auto failing = [&](std::size_t r) {
+                return verdicts[r].finite && strong(estimates[r], uncertainties[r]) &&
+                       !passes(r, estimates[r], uncertainties[r]);
+            };
+            for (std::size_t r = 0; r < rows; ++r) any |= failing(r);
             if (!any) break;
             difference_at(tolerances_.step * factor, [&](std::size_t r, double estimate, double uncertainty) {
-                return verdicts[r].finite && judged(r) && !passes(r, estimates[r], uncertainties[r]) &&
-                       uncertainty < 0.1 * std::max(1.0, std::abs(estimate)) && passes(r, estimate, uncertainty);
+                return failing(r) && strong(estimate, uncertainty) && passes(r, estimate, uncertainty);
             });
         }
         for (std::size_t r = 0; r < rows; ++r) {
@@ -540,7 +552,7 @@ private:
             const double estimate = estimates[r];
             const double uncertainty = uncertainties[r];
             const double scale = std::max(1.0, std::abs(estimate));
-            if (!judged(r)) {
+            if (!settled(r)) {
                 v.jacobian_unjudged = true;
                 continue;
             }

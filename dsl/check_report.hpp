@@ -176,7 +176,7 @@ struct CheckReport {
             s += "  log-det Jacobian  not checked\n";
         if (jacobian_checked && jacobian_unjudged)
             s += "  (" + std::to_string(jacobian_unjudged) +
-                 " rows not judged: their numerical Jacobian was uncertain by more than max(1, |log|det J||) / 10)\n";
+                 " rows not judged: their numerical Jacobian was too uncertain to fail them and disagreed too much to pass them)\n";
         s += "  non-finite rows   " + std::to_string(non_finite) + "\n";
         if (failure) {
             s += "  first failure (case " + std::to_string(failure->case_index) + "): " + to_string(failure->law) +
