@@ -467,7 +467,10 @@ FitReport fit(F& flow, const Tensor<typename F::value_type>& train, FitOptions<t
 {
     using T = typename F::value_type;
     detail::check_fit_options(options);
-    detail::check_fit_data("training data", train, flow.dim(), detail::support_of(flow));
+    // With a transform_batch hook the rows are raw (e.g. pixel counts the hook dequantises): only the
+    // transformed batches lie in the flow's support, so the raw rows are checked for finite values only.
+    detail::check_fit_data("training data", train, flow.dim(),
+                           options.transform_batch ? dsl::real_line : detail::support_of(flow));
     std::optional<detail::Columns<T, 1>> validation;
     if (options.validation_condition)
         throw_usage_error("fit", "validation_condition is for conditional flows; this flow takes no condition");
@@ -486,7 +489,8 @@ FitReport fit(F& flow, const Tensor<typename F::value_type>& train_x, const Tens
 {
     using T = typename F::value_type;
     detail::check_fit_options(options);
-    detail::check_fit_data("training data", train_x, flow.dim(), detail::support_of(flow));
+    detail::check_fit_data("training data", train_x, flow.dim(),
+                           options.transform_batch ? dsl::real_line : detail::support_of(flow));
     detail::check_fit_conditions("training condition", train_c, train_x);
     if constexpr (requires { flow.condition_dim(); })
         if (train_c.shape()[1] != flow.condition_dim())

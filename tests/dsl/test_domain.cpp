@@ -225,6 +225,11 @@ TEST_CASE("flows refuse data outside their support, naming the call, row, column
                                                         "support [0, 1]"));
     CHECK_THROWS_WITH(flow.forward(x), Catch::Contains("Flow::forward: data row 2, column 1 is 1.25"));
     CHECK_THROWS_WITH(flow.fit(x, {.steps = 1}), Catch::Contains("fit: training data row 2, column 1 is 1.25"));
+    // with a transform_batch hook the rows are raw (pixel counts a hook dequantises): finite is enough
+    Tensor<double> counts = Tensor<double>::from_shape({4, 2});
+    counts.fill(12.0);
+    CHECK_NOTHROW(flow.fit(counts, {.batch_size = 4, .steps = 1,
+                                    .transform_batch = [](Tensor<double>& batch, std::int64_t) { batch /= 17.0; }}));
     x(2, 1) = std::nan("");
     CHECK_THROWS_WITH(flow.log_prob(x), Catch::Contains("row 2, column 1 is nan, outside the support [0, 1]"));
     set_input_checks(false);
