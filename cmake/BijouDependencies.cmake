@@ -15,3 +15,8 @@ if(NOT TARGET OpenBLAS::OpenBLAS)
   set_target_properties(OpenBLAS::OpenBLAS PROPERTIES INTERFACE_LINK_LIBRARIES "${OpenBLAS_LIBRARIES}"
                         INTERFACE_INCLUDE_DIRECTORIES "${OpenBLAS_INCLUDE_DIRS}")
 endif()
+# Eigen: the optional gemm backend (BIJOU_GEMM=eigen) and a candidate in bench/gemm_shapes.
+find_package(Eigen3 3.4 QUIET NO_MODULE)
+if(BIJOU_GEMM STREQUAL "eigen" AND NOT TARGET Eigen3::Eigen)
+  find_dependency(Eigen3 3.4 NO_MODULE)
+endif()

@@ -1,30 +1,18 @@
-// gemm: the one BLAS routine the engine calls, for float and double, row-major.
+// gemm: the one matrix-product routine the engine calls, for float and double, row-major, through the
+// backend chosen when Bijou was configured (-DBIJOU_GEMM=bijou|openblas|eigen; engine/gemm/backends.hpp
+// describes them, docs/decisions.md 22 the measurements that made `bijou` the default).
 #pragma once
-
-#include <cblas.h>
 
 #include <cstddef>
 
-namespace bijou::detail {
+#include <bijou/engine/gemm/backends.hpp>
 
-// C = alpha * op(A) * op(B) + beta * C with op(A) m x k, op(B) k x n, C m x n.
-inline void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, float alpha,
-                 const float* a, std::size_t lda, const float* b, std::size_t ldb, float beta, float* c,
-                 std::size_t ldc)
-{
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, int(m),
-                int(n), int(k), alpha, a, int(lda), b, int(ldb), beta, c, int(ldc));
-}
-
-inline void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, double alpha,
-                 const double* a, std::size_t lda, const double* b, std::size_t ldb, double beta, double* c,
-                 std::size_t ldc)
-{
-    cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, int(m),
-                int(n), int(k), alpha, a, int(lda), b, int(ldb), beta, c, int(ldc));
-}
-
-}  // namespace bijou::detail
+#if !defined(BIJOU_GEMM_BIJOU) && !defined(BIJOU_GEMM_OPENBLAS) && !defined(BIJOU_GEMM_EIGEN)
+#define BIJOU_GEMM_BIJOU 1
+#endif
+#if defined(BIJOU_GEMM_EIGEN) && !BIJOU_HAVE_EIGEN
+#error "bijou: BIJOU_GEMM_EIGEN needs Eigen (BIJOU_HAVE_EIGEN=1 and Eigen 3.4's include directory)"
+#endif
 
 // OpenBLAS's own thread count (its cblas.h declares these). One thread makes a training step allocation
 // free (docs/decisions.md #7); more pay off only for large matrices.
@@ -32,3 +20,35 @@ namespace bijou {
 inline void set_blas_threads(int threads) { openblas_set_num_threads(threads < 1 ? 1 : threads); }
 inline int blas_threads() { return openblas_get_num_threads(); }
 }  // namespace bijou
+
+namespace bijou::detail {
+
+inline constexpr const char* gemm_backend_name =
+#if defined(BIJOU_GEMM_OPENBLAS)
+    "openblas";
+#elif defined(BIJOU_GEMM_EIGEN)
+    "eigen";
+#else
+    "bijou";
+#endif
+
+// C = alpha * op(A) * op(B) + beta * C with op(A) m x k, op(B) k x n, C m x n; beta == 0 never reads C.
+template <class T>
+inline void gemm(bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, T alpha, const T* a,
+                 std::size_t lda, const T* b, std::size_t ldb, T beta, T* c, std::size_t ldc)
+{
+#if defined(BIJOU_GEMM_OPENBLAS)
+    gemm_openblas(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+#elif defined(BIJOU_GEMM_EIGEN)
+    gemm_eigen(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+#else
+    // With more than one BLAS thread, a product worth splitting goes to OpenBLAS's threaded driver.
+    constexpr double threaded_flops = 1 << 24;
+    if (2.0 * double(m) * double(n) * double(k) >= threaded_flops && blas_threads() > 1)
+        gemm_openblas(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    else
+        gemm_bijou(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+#endif
+}
+
+}  // namespace bijou::detail

@@ -17,6 +17,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include <bijou/engine/gemm/workspace.hpp>
 #include <bijou/engine/graph.hpp>
 #include <bijou/engine/let.hpp>
 #include <bijou/engine/param.hpp>
@@ -65,6 +66,7 @@ public:
         if (batch == 0) throw_usage_error("program", "cannot bind to a batch of 0 rows");
         const auto epoch = detail::next_epoch();
         for_each_output([&](auto& node) { detail::bind_node(node, batch, epoch); });
+        detail::gemm_kernels::gemm_workspace<T>();  // this thread's packing buffers, so no step allocates them
         batch_ = batch;
     }
 
