@@ -1,12 +1,11 @@
 // The packed, cache-blocked gemm (the Goto/BLIS scheme) with an xsimd register-blocked micro-kernel,
 // for the products that are large in every dimension.
 //
-// Loops, outermost first: K in blocks of kc (B's kc x n block is packed once per block into panels of
-// nr columns), M in blocks of mc (A's mc x kc block packed into panels of mr rows), then the nr-wide and
-// mr-high tiles of C, each computed by the micro-kernel as mr x nr accumulators in registers
-// (mr rows times two SIMD vectors: 12 x 32 floats or 12 x 16 doubles with AVX-512, 24 of the 32 vector
-// registers). A panel is zero-padded to full width, so the micro-kernel never branches; a partial tile of
-// C goes through a small buffer.
+// Loops, outermost first: K in blocks of kc, M in blocks of mc, then the nr-wide and mr-high tiles of C,
+// each computed by the micro-kernel as mr x nr accumulators in registers (mr rows times two SIMD vectors:
+// 12 x 32 floats or 12 x 16 doubles with AVX-512, 24 of the 32 vector registers). A packed panel is
+// zero-padded to full width, so the micro-kernel never branches; a partial tile of C goes through a
+// small buffer.
 #pragma once
 
 #include <algorithm>
@@ -90,28 +89,44 @@ void pack_b(const Operand<T>& b, std::size_t p0, std::size_t depth, std::size_t 
     }
 }
 
-// acc (mr x nr) = sum over k of a_panel(:, k) b_panel(k, :); then C = alpha acc + beta C on the
-// rows x cols that are inside C.
+// Where the micro-kernel reads its operands: element (r, k) of A's mr-row panel at a[r a_row + k a_k],
+// element (k, c) of B's nr-column panel at b[k b_k + c]. A packed panel has a_row = 1, a_k = mr; A read
+// in place has a_row = lda (rows of A) or 1 (A stored transposed); B packed has b_k = nr, B read in
+// place b_k = ldb. The template flags make the common strides compile-time constants.
 template <class T>
-inline void micro_kernel(std::size_t depth, const T* __restrict a_panel, const T* __restrict b_panel, T alpha,
-                         T beta, T* c, std::size_t ldc, std::size_t rows, std::size_t cols)
+struct PanelView {
+    const T* a;
+    std::size_t a_row, a_k;
+    const T* b;
+    std::size_t b_k;
+};
+
+// acc (mr x nr) = sum over k of A panel(:, k) B panel(k, :); then C = alpha acc + beta C on the rows x cols
+// that lie inside C.
+template <class T, bool AUnitRowStride, bool BPacked>
+inline void micro_kernel(std::size_t depth, PanelView<T> view, T alpha, T beta, T* c, std::size_t ldc,
+                         std::size_t rows, std::size_t cols)
 {
     using S = BlockedShape<T>;
     using V = typename S::vector;
     constexpr std::size_t mr = S::mr, w = S::w;
+    const T* __restrict a = view.a;
+    const T* __restrict b = view.b;
+    const std::size_t a_row = AUnitRowStride ? 1 : view.a_row, a_k = view.a_k, b_k = BPacked ? S::nr : view.b_k;
     V acc0[mr], acc1[mr];
 #pragma GCC unroll 12
     for (std::size_t r = 0; r < mr; ++r) acc0[r] = acc1[r] = V(T(0));
     for (std::size_t k = 0; k < depth; ++k) {
-        const V b0 = V::load_aligned(b_panel), b1 = V::load_aligned(b_panel + w);
+        const V b0 = BPacked ? V::load_aligned(b) : V::load_unaligned(b);
+        const V b1 = BPacked ? V::load_aligned(b + w) : V::load_unaligned(b + w);
 #pragma GCC unroll 12
         for (std::size_t r = 0; r < mr; ++r) {
-            const V a(a_panel[r]);
-            acc0[r] = xsimd::fma(a, b0, acc0[r]);
-            acc1[r] = xsimd::fma(a, b1, acc1[r]);
+            const V x(a[r * a_row]);
+            acc0[r] = xsimd::fma(x, b0, acc0[r]);
+            acc1[r] = xsimd::fma(x, b1, acc1[r]);
         }
-        a_panel += mr;
-        b_panel += S::nr;
+        a += a_k;
+        b += b_k;
     }
     const V va(alpha), vb(beta);
     if (rows == mr && cols == S::nr) {
@@ -138,7 +153,23 @@ inline void micro_kernel(std::size_t depth, const T* __restrict a_panel, const T
             c[r * ldc + j] = scale_update(alpha, tile[r * S::nr + j], beta, c[r * ldc + j]);
 }
 
-// C (m x n) = alpha op(A) op(B) + beta C.
+// One mr x nr tile of C, choosing the micro-kernel for how its two panels are stored.
+template <class T>
+inline void compute_tile(std::size_t depth, PanelView<T> view, bool a_unit_row_stride, bool b_packed, T alpha,
+                         T beta, T* c, std::size_t ldc, std::size_t rows, std::size_t cols)
+{
+    if (a_unit_row_stride)
+        b_packed ? micro_kernel<T, true, true>(depth, view, alpha, beta, c, ldc, rows, cols)
+                 : micro_kernel<T, true, false>(depth, view, alpha, beta, c, ldc, rows, cols);
+    else
+        b_packed ? micro_kernel<T, false, true>(depth, view, alpha, beta, c, ldc, rows, cols)
+                 : micro_kernel<T, false, false>(depth, view, alpha, beta, c, ldc, rows, cols);
+}
+
+// C (m x n) = alpha op(A) op(B) + beta C. Full panels are read where they lie (A either way, B when
+// op(B)'s rows are contiguous: the operands of our shapes fit in L2, so packing them buys little and
+// cost up to a third of the time of a product with few rows); the ragged last panels, and op(B) stored
+// transposed, are packed.
 template <class T>
 void blocked_gemm(std::size_t m, std::size_t n, std::size_t k, T alpha, const Operand<T>& a, const Operand<T>& b,
                   T beta, T* c, std::size_t ldc)
@@ -149,19 +180,32 @@ void blocked_gemm(std::size_t m, std::size_t n, std::size_t k, T alpha, const Op
     T* packed_a = workspace.a();
     for (std::size_t j0 = 0; j0 < n; j0 += S::nc) {
         const std::size_t nc = std::min(S::nc, n - j0);
+        // Columns of op(B) read in place: every full nr panel when op(B)'s rows are contiguous.
+        const std::size_t in_place_cols = b.transposed ? 0 : nc / S::nr * S::nr;
         for (std::size_t p0 = 0; p0 < k; p0 += S::kc) {
             const std::size_t kc = std::min(S::kc, k - p0);
             const T block_beta = p0 == 0 ? beta : T(1);
-            pack_b(b, p0, kc, j0, nc, packed_b);
+            if (in_place_cols < nc) pack_b(b, p0, kc, j0 + in_place_cols, nc - in_place_cols, packed_b);
             for (std::size_t i0 = 0; i0 < m; i0 += S::mc) {
                 const std::size_t mc = std::min(S::mc, m - i0);
-                pack_a(a, i0, mc, p0, kc, packed_a);
+                const std::size_t full_rows = mc / S::mr * S::mr;
+                if (full_rows < mc) pack_a(a, i0 + full_rows, mc - full_rows, p0, kc, packed_a);
                 for (std::size_t jr = 0; jr < nc; jr += S::nr) {
-                    const T* b_panel = packed_b + jr * kc;
-                    for (std::size_t ir = 0; ir < mc; ir += S::mr)
-                        micro_kernel(kc, packed_a + ir * kc, b_panel, alpha, block_beta,
-                                     c + (i0 + ir) * ldc + j0 + jr, ldc, std::min(S::mr, mc - ir),
-                                     std::min(S::nr, nc - jr));
+                    const bool b_packed = jr >= in_place_cols;
+                    const T* b_panel = b_packed ? packed_b + (jr - in_place_cols) * kc : b.data + p0 * b.ld + j0 + jr;
+                    const std::size_t b_k = b_packed ? S::nr : b.ld;
+                    const std::size_t cols = std::min(S::nr, nc - jr);
+                    for (std::size_t ir = 0; ir < full_rows; ir += S::mr) {
+                        const std::size_t row = i0 + ir;
+                        const PanelView<T> view =
+                            a.transposed ? PanelView<T>{a.data + p0 * a.ld + row, 1, a.ld, b_panel, b_k}
+                                         : PanelView<T>{a.data + row * a.ld + p0, a.ld, 1, b_panel, b_k};
+                        compute_tile(kc, view, a.transposed, b_packed, alpha, block_beta, c + row * ldc + j0 + jr, ldc,
+                                     S::mr, cols);
+                    }
+                    if (full_rows < mc)
+                        compute_tile(kc, PanelView<T>{packed_a, 1, S::mr, b_panel, b_k}, true, b_packed, alpha,
+                                     block_beta, c + (i0 + full_rows) * ldc + j0 + jr, ldc, mc - full_rows, cols);
                 }
             }
         }
