@@ -166,10 +166,20 @@ inline void compute_tile(std::size_t depth, PanelView<T> view, bool a_unit_row_s
                  : micro_kernel<T, false, false>(depth, view, alpha, beta, c, ldc, rows, cols);
 }
 
-// C (m x n) = alpha op(A) op(B) + beta C. Full panels are read where they lie (A either way, B when
-// op(B)'s rows are contiguous: the operands of our shapes fit in L2, so packing them buys little and
-// cost up to a third of the time of a product with few rows); the ragged last panels, and op(B) stored
-// transposed, are packed.
+// Whether a full panel is read where it lies rather than packed: always for A's rows (mr sequential
+// streams), and for a panel that runs down the columns of a stored matrix (B, or A stored transposed)
+// only while its kc rows span at most 32 KiB: further apart, every row of the panel is on its own page,
+// and a large B (the 128 x 736 weight of a spline conditioner) ran at 40% of the packed speed.
+template <class T>
+bool read_in_place(bool along_columns, std::size_t kc, std::size_t ld)
+{
+    return !along_columns || kc * ld * sizeof(T) <= 32 * 1024;
+}
+
+// C (m x n) = alpha op(A) op(B) + beta C. Full panels are read in place where read_in_place allows (the
+// operands of small products fit in L1 and L2, and packing them cost up to a third of the time of a
+// product with few rows); the ragged last panels, op(B) stored transposed, and long strided panels are
+// packed.
 template <class T>
 void blocked_gemm(std::size_t m, std::size_t n, std::size_t k, T alpha, const Operand<T>& a, const Operand<T>& b,
                   T beta, T* c, std::size_t ldc)
@@ -180,32 +190,38 @@ void blocked_gemm(std::size_t m, std::size_t n, std::size_t k, T alpha, const Op
     T* packed_a = workspace.a();
     for (std::size_t j0 = 0; j0 < n; j0 += S::nc) {
         const std::size_t nc = std::min(S::nc, n - j0);
-        // Columns of op(B) read in place: every full nr panel when op(B)'s rows are contiguous.
-        const std::size_t in_place_cols = b.transposed ? 0 : nc / S::nr * S::nr;
         for (std::size_t p0 = 0; p0 < k; p0 += S::kc) {
             const std::size_t kc = std::min(S::kc, k - p0);
             const T block_beta = p0 == 0 ? beta : T(1);
+            // Columns of op(B) read in place: its full nr panels, when its rows are contiguous and close.
+            const std::size_t in_place_cols =
+                !b.transposed && read_in_place<T>(true, kc, b.ld) ? nc / S::nr * S::nr : 0;
             if (in_place_cols < nc) pack_b(b, p0, kc, j0 + in_place_cols, nc - in_place_cols, packed_b);
+            const bool a_in_place = read_in_place<T>(a.transposed, kc, a.ld);
             for (std::size_t i0 = 0; i0 < m; i0 += S::mc) {
                 const std::size_t mc = std::min(S::mc, m - i0);
-                const std::size_t full_rows = mc / S::mr * S::mr;
-                if (full_rows < mc) pack_a(a, i0 + full_rows, mc - full_rows, p0, kc, packed_a);
+                // Rows of op(A) read in place (the rest of the block is packed, from packed_a on).
+                const std::size_t in_place_rows = a_in_place ? mc / S::mr * S::mr : 0;
+                if (in_place_rows < mc) pack_a(a, i0 + in_place_rows, mc - in_place_rows, p0, kc, packed_a);
                 for (std::size_t jr = 0; jr < nc; jr += S::nr) {
                     const bool b_packed = jr >= in_place_cols;
                     const T* b_panel = b_packed ? packed_b + (jr - in_place_cols) * kc : b.data + p0 * b.ld + j0 + jr;
                     const std::size_t b_k = b_packed ? S::nr : b.ld;
                     const std::size_t cols = std::min(S::nr, nc - jr);
-                    for (std::size_t ir = 0; ir < full_rows; ir += S::mr) {
-                        const std::size_t row = i0 + ir;
-                        const PanelView<T> view =
-                            a.transposed ? PanelView<T>{a.data + p0 * a.ld + row, 1, a.ld, b_panel, b_k}
-                                         : PanelView<T>{a.data + row * a.ld + p0, a.ld, 1, b_panel, b_k};
-                        compute_tile(kc, view, a.transposed, b_packed, alpha, block_beta, c + row * ldc + j0 + jr, ldc,
-                                     S::mr, cols);
+                    for (std::size_t ir = 0; ir < mc; ir += S::mr) {
+                        const std::size_t row = i0 + ir, rows = std::min(S::mr, mc - ir);
+                        T* tile = c + row * ldc + j0 + jr;
+                        if (ir < in_place_rows) {
+                            const PanelView<T> view =
+                                a.transposed ? PanelView<T>{a.data + p0 * a.ld + row, 1, a.ld, b_panel, b_k}
+                                             : PanelView<T>{a.data + row * a.ld + p0, a.ld, 1, b_panel, b_k};
+                            compute_tile(kc, view, a.transposed, b_packed, alpha, block_beta, tile, ldc, rows, cols);
+                        } else {
+                            const T* panel = packed_a + (ir - in_place_rows) * kc;
+                            compute_tile(kc, PanelView<T>{panel, 1, S::mr, b_panel, b_k}, true, b_packed, alpha,
+                                         block_beta, tile, ldc, rows, cols);
+                        }
                     }
-                    if (full_rows < mc)
-                        compute_tile(kc, PanelView<T>{packed_a, 1, S::mr, b_panel, b_k}, true, b_packed, alpha,
-                                     block_beta, c + (i0 + full_rows) * ldc + j0 + jr, ldc, mc - full_rows, cols);
                 }
             }
         }

@@ -34,6 +34,7 @@
 #include <bijou/engine/error.hpp>
 #include <bijou/engine/kernels/rq_spline_knots.hpp>
 #include <bijou/engine/let.hpp>
+#include <bijou/engine/simd.hpp>
 #include <bijou/engine/var.hpp>
 
 namespace bijou {
@@ -93,12 +94,31 @@ struct Dual {
     }
     friend Dual log(const Dual& a)
     {
+        using std::log;  // and xsimd::log for a batch, by argument-dependent lookup
         const T inverse = T(1) / a.value;
-        Dual r{std::log(a.value), {}};
+        Dual r{log(a.value), {}};
         for (std::size_t i = 0; i < N; ++i) r.grad[i] = a.grad[i] * inverse;
         return r;
     }
 };
+
+// max and min for a scalar or a SIMD batch alike.
+template <class V>
+V simd_max(V a, V b)
+{
+    if constexpr (simd::is_batch<V>)
+        return xsimd::max(a, b);
+    else
+        return std::max(a, b);
+}
+template <class V>
+V simd_min(V a, V b)
+{
+    if constexpr (simd::is_batch<V>)
+        return xsimd::min(a, b);
+    else
+        return std::min(a, b);
+}
 
 template <class S>
 struct SplinePoint {
@@ -126,23 +146,26 @@ SplinePoint<S> rq_segment(const S& x, const S& x_k, const S& x_k1, const S& y_k,
 }
 
 // The inverse in one bin (plain values only: its derivatives come from rq_segment by the implicit
-// function theorem).
+// function theorem), for T a scalar or a SIMD batch.
 template <class T>
 T rq_segment_inverse(T y, T x_k, T x_k1, T y_k, T y_k1, T d_k, T d_k1)
 {
+    using std::sqrt;
     const T width = x_k1 - x_k;
     const T height = y_k1 - y_k;
     const T slope = height / width;
     const T above = y - y_k;
-    const T curvature = d_k + d_k1 - 2 * slope;
+    const T curvature = d_k + d_k1 - T(2) * slope;
     const T a = height * (slope - d_k) + above * curvature;
     const T b = height * d_k - above * curvature;
     const T c = -slope * above;
-    const T discriminant = std::max(b * b - 4 * a * c, T(0));  // >= 0 in exact arithmetic
-    const T root_denominator = -b - std::sqrt(discriminant);
+    const T zero(0), one(1);
+    const T discriminant = simd_max(b * b - T(4) * a * c, zero);  // >= 0 in exact arithmetic
+    const T root_denominator = -b - sqrt(discriminant);
     // y = y_k (c = 0) gives theta = 0; rounding may push theta just outside [0, 1], where the segment's
     // derivative formula is no longer positive.
-    const T theta = root_denominator == 0 ? T(0) : std::clamp(2 * c / root_denominator, T(0), T(1));
+    const T theta = simd::select(root_denominator == zero, zero,
+                                 simd_min(simd_max(T(2) * c / root_denominator, zero), one));
     return x_k + theta * width;
 }
 
@@ -186,41 +209,23 @@ struct RQSpline {
         return {std::max(in.rows, kn.rows), 1 + in.cols};
     }
 
+    // Elements go through in groups of SIMD lanes, one element per lane (the bin search and the knot
+    // reads per lane, the arithmetic on whole batches), and the row's last few one at a time.
     void forward(SourceNode<T>& out) const
     {
         const auto in = input.view();
         const auto kn = knots.view();
         const Shape s = out.shape();
+        constexpr std::size_t lanes = simd::width<Wide>;
         for (std::size_t r = 0; r < s.rows; ++r) {
             T* row = out.value.data() + r * s.cols;
+            const std::size_t w = s.cols - 1;
+            simd::batch<Wide> sums(Wide(0));
             Wide log_det = 0;
-            for (std::size_t i = 0; i + 1 < s.cols; ++i) {
-                const T v = in.value[in.offset(r, i)];
-                const Bin bin = find_bin(kn, r, i, v);
-                if (!bin.inside) {
-                    row[1 + i] = v;  // linear tail: the identity, log-derivative 0
-                    continue;
-                }
-                const T* xs = bin.knots + layout.knot_xs();
-                const T* ys = bin.knots + layout.knot_ys();
-                const T* ds = bin.knots + layout.knot_derivatives();
-                const std::size_t k = bin.k;
-                // The segment is evaluated in double even for float: where the conditioner saturates,
-                // a bin's slope can be ~1e-7, and float rounding of theta then moves the inverse (and its
-                // log-derivative) far off.
-                using W = Wide;
-                const W x_k = xs[k], x_k1 = xs[k + 1], y_k = ys[k], y_k1 = ys[k + 1], d_k = ds[k], d_k1 = ds[k + 1];
-                if constexpr (Direction == SplineDirection::forward) {
-                    const auto point = detail::rq_segment<W>(W(v), x_k, x_k1, y_k, y_k1, d_k, d_k1);
-                    row[1 + i] = T(point.value);
-                    log_det += point.log_derivative;
-                } else {
-                    const W x = detail::rq_segment_inverse<W>(W(v), x_k, x_k1, y_k, y_k1, d_k, d_k1);
-                    row[1 + i] = T(x);
-                    log_det -= detail::rq_segment<W>(x, x_k, x_k1, y_k, y_k1, d_k, d_k1).log_derivative;
-                }
-            }
-            row[0] = T(log_det);
+            std::size_t i = 0;
+            for (; i + lanes <= w; i += lanes) sums += forward_group<simd::batch<Wide>>(in, kn, r, i, row);
+            for (; i < w; ++i) log_det += forward_group<Wide>(in, kn, r, i, row);
+            row[0] = T(log_det + simd::reduce_add(sums));
         }
     }
 
@@ -230,53 +235,12 @@ struct RQSpline {
         const auto kn = knots.view();
         if (in.adjoint == nullptr && kn.adjoint == nullptr) return;
         const Shape s = out.shape();
-        using D = detail::Dual<T, 7>;  // seeds: x, x_k, x_{k+1}, y_k, y_{k+1}, d_k, d_{k+1}
+        constexpr std::size_t lanes = simd::width<T>;
         for (std::size_t r = 0; r < s.rows; ++r) {
-            const T* row = out.value.data() + r * s.cols;
-            const T* adjoint = out.adjoint.data() + r * s.cols;
-            const T d_log_det = adjoint[0];
-            for (std::size_t i = 0; i + 1 < s.cols; ++i) {
-                const std::size_t at = in.offset(r, i);
-                const T v = in.value[at];
-                const T d_value = adjoint[1 + i];
-                const Bin bin = find_bin(kn, r, i, v);
-                if (!bin.inside) {
-                    if (in.adjoint != nullptr) in.adjoint[at] += d_value;
-                    continue;
-                }
-                const std::size_t k = bin.k;
-                // Offsets (within the element's knot block) of the six knot quantities, in seed order 1..6.
-                const std::array<std::size_t, 6> knot_at = {
-                    layout.knot_xs() + k,     layout.knot_xs() + k + 1,      layout.knot_ys() + k,
-                    layout.knot_ys() + k + 1, layout.knot_derivatives() + k, layout.knot_derivatives() + k + 1};
-                const T x = Direction == SplineDirection::forward ? v : row[1 + i];
-                std::array<D, 7> seeds;
-                seeds[0] = D::variable(x, 0);
-                for (std::size_t j = 0; j < 6; ++j) seeds[j + 1] = D::variable(bin.knots[knot_at[j]], j + 1);
-                const auto point =
-                    detail::rq_segment<T>(seeds[0], seeds[1], seeds[2], seeds[3], seeds[4], seeds[5], seeds[6]);
-                const auto& f = point.value.grad;           // partials of y
-                const auto& L = point.log_derivative.grad;  // partials of log dy/dx
-
-                // Adjoints of the input and of knot quantity j (seed j + 1).
-                T d_input;
-                std::array<T, 6> d_knot;
-                if constexpr (Direction == SplineDirection::forward) {
-                    d_input = d_value * f[0] + d_log_det * L[0];
-                    for (std::size_t j = 0; j < 6; ++j) d_knot[j] = d_value * f[j + 1] + d_log_det * L[j + 1];
-                } else {
-                    // Outputs x and -L(x, theta); the adjoint reaching x as an intermediate is
-                    // d_value - d_log_det L_x, then dx/dy = 1 / f_x and dx/dtheta = -f_theta / f_x.
-                    const T through_x = d_value - d_log_det * L[0];
-                    d_input = through_x / f[0];
-                    for (std::size_t j = 0; j < 6; ++j) d_knot[j] = -d_log_det * L[j + 1] - through_x * f[j + 1] / f[0];
-                }
-                if (in.adjoint != nullptr) in.adjoint[at] += d_input;
-                if (kn.adjoint != nullptr) {
-                    T* d_knots = kn.adjoint + (bin.knots - kn.value);
-                    for (std::size_t j = 0; j < 6; ++j) d_knots[knot_at[j]] += d_knot[j];
-                }
-            }
+            const std::size_t w = s.cols - 1;
+            std::size_t i = 0;
+            for (; i + lanes <= w; i += lanes) backward_group<simd::batch<T>>(in, kn, out, r, i);
+            for (; i < w; ++i) backward_group<T>(in, kn, out, r, i);
         }
     }
 
@@ -288,22 +252,147 @@ struct RQSpline {
     }
 
 private:
-    struct Bin {
-        const T* knots;  // the element's knot block
-        bool inside;     // v in [-B, B]: on the spline rather than on a tail
-        std::size_t k;
-    };
-
-    // The knots are searched along x forward and along y inverse (both span [-B, B]).
-    template <class View>
-    Bin find_bin(const View& kn, std::size_t r, std::size_t i, T v) const
+    template <class V>
+    static constexpr std::size_t lanes_of()
     {
-        // An element's knot block is contiguous (it has at least 13 columns, so stride 1).
-        const T* block = kn.value + kn.offset(r, i * layout.knot_columns());
-        const T* z = block + (Direction == SplineDirection::forward ? layout.knot_xs() : layout.knot_ys());
+        if constexpr (simd::is_batch<V>)
+            return V::size;
+        else
+            return 1;
+    }
+
+    // The bin of each lane's element: its knot block, whether it lies on the spline (inside [-B, B])
+    // rather than on a tail, and k. The knots are searched along x forward and along y inverse (both
+    // span [-B, B]).
+    template <class View>
+    void find_bins(const View& kn, std::size_t r, std::size_t i, const T* v, std::size_t lanes, const T** blocks,
+                   bool* inside, std::size_t* bin) const
+    {
         const std::size_t K = layout.bins;
-        if (!(v >= z[0] && v <= z[K])) return {block, false, 0};
-        return {block, true, detail::rq_bin(z, K, v)};
+        for (std::size_t l = 0; l < lanes; ++l) {
+            // An element's knot block is contiguous (it has at least 13 columns, so stride 1).
+            blocks[l] = kn.value + kn.offset(r, (i + l) * layout.knot_columns());
+            const T* z = blocks[l] + (Direction == SplineDirection::forward ? layout.knot_xs() : layout.knot_ys());
+            inside[l] = v[l] >= z[0] && v[l] <= z[K];
+            // k = the number of interior knots at or below v, i.e. z_k <= v < z_{k+1} (v = z_K: the last bin)
+            std::size_t k = 0;
+            for (std::size_t j = 1; j < K; ++j) k += std::size_t(z[j] <= v[l]);
+            bin[l] = inside[l] ? k : 0;
+        }
+    }
+
+    // The six knot quantities of each lane's bin, in the order x_k, x_{k+1}, y_k, y_{k+1}, d_k, d_{k+1},
+    // as offsets within the element's block.
+    std::array<std::size_t, 6> knot_offsets(std::size_t k) const
+    {
+        return {layout.knot_xs() + k,     layout.knot_xs() + k + 1,      layout.knot_ys() + k,
+                layout.knot_ys() + k + 1, layout.knot_derivatives() + k, layout.knot_derivatives() + k + 1};
+    }
+
+    // Values (and the log-det's share) of the elements i .. i + lanes of row r; V = Wide or a batch of Wide.
+    template <class V, class InView, class KnotView>
+    V forward_group(const InView& in, const KnotView& kn, std::size_t r, std::size_t i, T* row) const
+    {
+        constexpr std::size_t lanes = lanes_of<V>();
+        T v[lanes];
+        const T* blocks[lanes];
+        bool inside[lanes];
+        std::size_t bin[lanes];
+        for (std::size_t l = 0; l < lanes; ++l) v[l] = in.value[in.offset(r, i + l)];
+        find_bins(kn, r, i, v, lanes, blocks, inside, bin);
+        // The segment is evaluated in double even for float: where the conditioner saturates, a bin's
+        // slope can be ~1e-7, and float rounding of theta then moves the inverse (and its log-derivative)
+        // far off. A tail lane computes on the first bin with v at its middle, a finite stand-in that
+        // the select below discards.
+        alignas(64) Wide point_v[lanes], quantity[6][lanes], on_spline[lanes];
+        for (std::size_t l = 0; l < lanes; ++l) {
+            const auto at = knot_offsets(bin[l]);
+            for (std::size_t q = 0; q < 6; ++q) quantity[q][l] = Wide(blocks[l][at[q]]);
+            on_spline[l] = inside[l] ? Wide(1) : Wide(0);
+            point_v[l] = inside[l] ? Wide(v[l]) : Wide(0.5) * (quantity[Direction == SplineDirection::forward ? 0 : 2][l] +
+                                                              quantity[Direction == SplineDirection::forward ? 1 : 3][l]);
+        }
+        const V x = simd::load<V>(point_v), x_k = simd::load<V>(quantity[0]), x_k1 = simd::load<V>(quantity[1]),
+                y_k = simd::load<V>(quantity[2]), y_k1 = simd::load<V>(quantity[3]), d_k = simd::load<V>(quantity[4]),
+                d_k1 = simd::load<V>(quantity[5]);
+        const auto mask = simd::load<V>(on_spline) != V(Wide(0));
+        V value, log_derivative;
+        if constexpr (Direction == SplineDirection::forward) {
+            const auto point = detail::rq_segment<V>(x, x_k, x_k1, y_k, y_k1, d_k, d_k1);
+            value = point.value;
+            log_derivative = point.log_derivative;
+        } else {
+            value = detail::rq_segment_inverse<V>(x, x_k, x_k1, y_k, y_k1, d_k, d_k1);
+            log_derivative = -detail::rq_segment<V>(value, x_k, x_k1, y_k, y_k1, d_k, d_k1).log_derivative;
+        }
+        alignas(64) Wide values[lanes];
+        simd::store<V>(values, value);
+        for (std::size_t l = 0; l < lanes; ++l) row[1 + i + l] = inside[l] ? T(values[l]) : v[l];  // tails: identity
+        return simd::select(mask, log_derivative, V(Wide(0)));
+    }
+
+    // Adjoints of the elements i .. i + lanes of row r into the input's and the knots' adjoints; V = T or a
+    // batch of T. The local partials of y and of log dy/dx w.r.t. x and the six knot quantities come
+    // from rq_segment on dual numbers (seeds: x, x_k, x_{k+1}, y_k, y_{k+1}, d_k, d_{k+1}).
+    template <class V, class InView, class KnotView>
+    void backward_group(const InView& in, const KnotView& kn, SourceNode<T>& out, std::size_t r, std::size_t i) const
+    {
+        constexpr std::size_t lanes = lanes_of<V>();
+        const std::size_t cols = out.shape().cols;
+        const T* row = out.value.data() + r * cols;
+        const T* adjoint = out.adjoint.data() + r * cols;
+        const T d_log_det = adjoint[0];
+        T v[lanes];
+        const T* blocks[lanes];
+        bool inside[lanes];
+        std::size_t bin[lanes];
+        for (std::size_t l = 0; l < lanes; ++l) v[l] = in.value[in.offset(r, i + l)];
+        find_bins(kn, r, i, v, lanes, blocks, inside, bin);
+        // A tail lane computes on the first bin at its middle (finite, discarded below).
+        alignas(64) T point_x[lanes], quantity[6][lanes];
+        for (std::size_t l = 0; l < lanes; ++l) {
+            const auto at = knot_offsets(bin[l]);
+            for (std::size_t q = 0; q < 6; ++q) quantity[q][l] = blocks[l][at[q]];
+            const T x = Direction == SplineDirection::forward ? v[l] : row[1 + i + l];
+            point_x[l] = inside[l] ? x : T(0.5) * (quantity[0][l] + quantity[1][l]);
+        }
+        using D = detail::Dual<V, 7>;
+        std::array<D, 7> seeds;
+        seeds[0] = D::variable(simd::load<V>(point_x), 0);
+        for (std::size_t j = 0; j < 6; ++j) seeds[j + 1] = D::variable(simd::load<V>(quantity[j]), j + 1);
+        const auto point = detail::rq_segment<V>(seeds[0], seeds[1], seeds[2], seeds[3], seeds[4], seeds[5], seeds[6]);
+        const auto& f = point.value.grad;           // partials of y
+        const auto& L = point.log_derivative.grad;  // partials of log dy/dx
+
+        const V d_value = simd::load<V>(adjoint + 1 + i), d_ld(d_log_det);
+        V d_input;
+        std::array<V, 6> d_knot;
+        if constexpr (Direction == SplineDirection::forward) {
+            d_input = d_value * f[0] + d_ld * L[0];
+            for (std::size_t j = 0; j < 6; ++j) d_knot[j] = d_value * f[j + 1] + d_ld * L[j + 1];
+        } else {
+            // Outputs x and -L(x, theta); the adjoint reaching x as an intermediate is d_value - d_log_det
+            // L_x, then dx/dy = 1 / f_x and dx/dtheta = -f_theta / f_x.
+            const V through_x = d_value - d_ld * L[0];
+            d_input = through_x / f[0];
+            for (std::size_t j = 0; j < 6; ++j) d_knot[j] = -d_ld * L[j + 1] - through_x * f[j + 1] / f[0];
+        }
+        alignas(64) T input_adjoint[lanes], knot_adjoint[6][lanes];
+        simd::store<V>(input_adjoint, d_input);
+        for (std::size_t j = 0; j < 6; ++j) simd::store<V>(knot_adjoint[j], d_knot[j]);
+        for (std::size_t l = 0; l < lanes; ++l) {
+            const std::size_t at = in.offset(r, i + l);
+            if (!inside[l]) {  // linear tail: the identity
+                if (in.adjoint != nullptr) in.adjoint[at] += adjoint[1 + i + l];
+                continue;
+            }
+            if (in.adjoint != nullptr) in.adjoint[at] += input_adjoint[l];
+            if (kn.adjoint != nullptr) {
+                T* d_knots = kn.adjoint + (blocks[l] - kn.value);
+                const auto offsets = knot_offsets(bin[l]);
+                for (std::size_t j = 0; j < 6; ++j) d_knots[offsets[j]] += knot_adjoint[j][l];
+            }
+        }
     }
 };
 

@@ -124,6 +124,51 @@ struct Lanes {
     }
 };
 
+// The same interface over a group of elements transposed into structure-of-arrays form: quantity k
+// of all lanes is `lanes` contiguous values at data + k * lanes, loaded and stored as one aligned batch.
+// The kernels below transpose a group in once and out once, rather than gathering each quantity
+// lane by lane (and reading back through memory what they just scattered).
+template <class T>
+struct SoaLanes {
+    T* data;
+
+    using Scalar = std::remove_const_t<T>;
+    static constexpr std::size_t width = simd::width<Scalar>;
+
+    template <class V>
+    V load(std::size_t k) const
+    {
+        return V::load_aligned(data + k * width);
+    }
+    template <class V>
+    void store(std::size_t k, V v) const
+    {
+        v.store_aligned(data + k * width);
+    }
+    template <class V>
+    void add(std::size_t k, V v) const
+    {
+        (V::load_aligned(data + k * width) + v).store_aligned(data + k * width);
+    }
+};
+
+// Copies `lanes` elements of `quantities` contiguous values each (element l at from + l * quantities)
+// into structure-of-arrays form, and back.
+template <class T>
+void to_soa(const T* from, std::size_t quantities, T* soa)
+{
+    constexpr std::size_t lanes = simd::width<T>;
+    for (std::size_t l = 0; l < lanes; ++l)
+        for (std::size_t q = 0; q < quantities; ++q) soa[q * lanes + l] = from[l * quantities + q];
+}
+template <class T>
+void from_soa(const T* soa, std::size_t quantities, T* to)
+{
+    constexpr std::size_t lanes = simd::width<T>;
+    for (std::size_t l = 0; l < lanes; ++l)
+        for (std::size_t q = 0; q < quantities; ++q) to[l * quantities + q] = soa[q * lanes + l];
+}
+
 template <class V>
 V softplus_stable(V z)
 {
@@ -140,9 +185,9 @@ struct DerivativeShift {
 
 // Knots z_0 .. z_K on [-B, B] from K unnormalised bin sizes u[first .. first + K), and their softmax s:
 // z_j = -B + 2B sum_{k<j} (m + (1 - m K) s_k), with the end points set exactly.
-template <class V, class T>
-void knots_from_sizes(Lanes<const T> u, std::size_t first, Lanes<T> out, std::size_t knots, std::size_t softmax,
-                      std::size_t bins, double minimum, double bound)
+template <class V, class In, class Out>
+void knots_from_sizes(In u, std::size_t first, Out out, std::size_t knots, std::size_t softmax, std::size_t bins,
+                      double minimum, double bound)
 {
     V largest = u.template load<V>(first);
     for (std::size_t k = 1; k < bins; ++k) largest = xsimd::max(largest, u.template load<V>(first + k));
@@ -169,9 +214,9 @@ void knots_from_sizes(Lanes<const T> u, std::size_t first, Lanes<T> out, std::si
 // The adjoint of knots_from_sizes: du_k += s_k (b_k - sum_i s_i b_i), the softmax's backward, where
 // b_k = 2B (1 - m K) sum_{j=k+1}^{K-1} dz_j is the adjoint of size k (z_j depends on sizes k < j; the
 // end points are constants). Two passes from the last bin down rebuild the suffix sums.
-template <class V, class T>
-void knots_from_sizes_backward(Lanes<const T> out, Lanes<const T> d_out, std::size_t knots, std::size_t softmax,
-                               Lanes<T> du, std::size_t first, std::size_t bins, double minimum, double bound)
+template <class V, class Values, class Adjoint>
+void knots_from_sizes_backward(Values out, Values d_out, std::size_t knots, std::size_t softmax, Adjoint du,
+                               std::size_t first, std::size_t bins, double minimum, double bound)
 {
     const V scale = simd::splat<V>(2 * bound * (1 - minimum * double(bins)));
     V suffix = simd::splat<V>(0), weighted = simd::splat<V>(0);  // weighted = sum_k s_k b_k
@@ -207,31 +252,27 @@ struct RQSplineKnots {
         return {in.rows, in.cols / layout.raw_columns() * layout.knot_columns()};
     }
 
-    // Elements are processed a SIMD batch at a time (one per lane), then one at a time.
+    // Elements are processed a SIMD batch at a time (one per lane, the group transposed into
+    // structure-of-arrays form when its blocks fit the stack buffers), then one at a time.
     void forward(SourceNode<T>& out) const
     {
         const auto in = raw.view();
         const Shape s = out.shape();
-        const std::size_t K = layout.bins;
-        const double bound = layout.tail_bound;
-        simd::for_each_block<T>(s.rows, s.cols / layout.knot_columns(), [&]<class V>(std::size_t r, std::size_t i) {
+        const std::size_t raw_cols = layout.raw_columns(), knot_cols = layout.knot_columns();
+        simd::for_each_block<T>(s.rows, s.cols / knot_cols, [&]<class V>(std::size_t r, std::size_t i) {
             // Within a row an element's raw block is contiguous (at least 5 columns, so stride 1).
-            const detail::Lanes<const T> u{in.value + in.offset(r, i * layout.raw_columns()), layout.raw_columns()};
-            const detail::Lanes<T> knots{out.value.data() + r * s.cols + i * layout.knot_columns(),
-                                         layout.knot_columns()};
-            detail::knots_from_sizes<V>(u, layout.raw_widths(), knots, layout.knot_xs(), layout.width_softmax(), K,
-                                        RQSplineLayout::min_bin_width, bound);
-            detail::knots_from_sizes<V>(u, layout.raw_heights(), knots, layout.knot_ys(), layout.height_softmax(), K,
-                                        RQSplineLayout::min_bin_height, bound);
-            // d_j = 1 + softplus(u + c) - softplus(c), = m_d + softplus(u + c); d_0 = d_K = 1.
-            const detail::DerivativeShift<V> shift;
-            const std::size_t d = layout.knot_derivatives();
-            knots.store(d, simd::splat<V>(1));
-            knots.store(d + K, simd::splat<V>(1));
-            for (std::size_t j = 1; j < K; ++j) {
-                const V z = u.template load<V>(layout.raw_derivatives() + j - 1) + shift.shift;
-                knots.store(d + j, simd::splat<V>(1) + (detail::softplus_stable(z) - shift.at_zero));
+            const T* from = in.value + in.offset(r, i * raw_cols);
+            T* to = out.value.data() + r * s.cols + i * knot_cols;
+            if constexpr (simd::is_batch<V>) {
+                if (layout.bins <= soa_max_bins) {
+                    alignas(64) T u[soa_raw_capacity], knots[soa_knot_capacity];
+                    detail::to_soa(from, raw_cols, u);
+                    compute_knots<V>(detail::SoaLanes<const T>{u}, detail::SoaLanes<T>{knots});
+                    detail::from_soa(knots, knot_cols, to);
+                    return;
+                }
             }
+            compute_knots<V>(detail::Lanes<const T>{from, raw_cols}, detail::Lanes<T>{to, knot_cols});
         });
     }
 
@@ -240,27 +281,30 @@ struct RQSplineKnots {
         const auto in = raw.view();
         if (in.adjoint == nullptr) return;
         const Shape s = out.shape();
-        const std::size_t K = layout.bins;
-        const double bound = layout.tail_bound;
-        simd::for_each_block<T>(s.rows, s.cols / layout.knot_columns(), [&]<class V>(std::size_t r, std::size_t i) {
-            const std::size_t at = in.offset(r, i * layout.raw_columns());
-            const detail::Lanes<const T> u{in.value + at, layout.raw_columns()};
-            const detail::Lanes<T> du{in.adjoint + at, layout.raw_columns()};
-            const std::size_t block = r * s.cols + i * layout.knot_columns();
-            const detail::Lanes<const T> knots{out.value.data() + block, layout.knot_columns()};
-            const detail::Lanes<const T> d_knots{out.adjoint.data() + block, layout.knot_columns()};
-            detail::knots_from_sizes_backward<V>(knots, d_knots, layout.knot_xs(), layout.width_softmax(), du,
-                                                 layout.raw_widths(), K, RQSplineLayout::min_bin_width, bound);
-            detail::knots_from_sizes_backward<V>(knots, d_knots, layout.knot_ys(), layout.height_softmax(), du,
-                                                 layout.raw_heights(), K, RQSplineLayout::min_bin_height, bound);
-            // d softplus(u + c) / du = sigmoid(u + c) = 1 / (1 + exp(-(u + c)))
-            const detail::DerivativeShift<V> shift;
-            for (std::size_t j = 1; j < K; ++j) {
-                const std::size_t c = layout.raw_derivatives() + j - 1;
-                const V z = u.template load<V>(c) + shift.shift;
-                const V sigmoid = simd::splat<V>(1) / (simd::splat<V>(1) + xsimd::exp(-z));
-                du.add(c, d_knots.template load<V>(layout.knot_derivatives() + j) * sigmoid);
+        const std::size_t raw_cols = layout.raw_columns(), knot_cols = layout.knot_columns();
+        simd::for_each_block<T>(s.rows, s.cols / knot_cols, [&]<class V>(std::size_t r, std::size_t i) {
+            const std::size_t at = in.offset(r, i * raw_cols);
+            const std::size_t block = r * s.cols + i * knot_cols;
+            if constexpr (simd::is_batch<V>) {
+                if (layout.bins <= soa_max_bins) {
+                    alignas(64) T u[soa_raw_capacity], du[soa_raw_capacity], knots[soa_knot_capacity],
+                        d_knots[soa_knot_capacity];
+                    detail::to_soa(in.value + at, raw_cols, u);
+                    detail::to_soa(out.value.data() + block, knot_cols, knots);
+                    detail::to_soa(out.adjoint.data() + block, knot_cols, d_knots);
+                    std::fill(du, du + raw_cols * V::size, T(0));
+                    knots_backward<V>(detail::SoaLanes<const T>{u}, detail::SoaLanes<const T>{knots},
+                                      detail::SoaLanes<const T>{d_knots}, detail::SoaLanes<T>{du});
+                    T* adjoint = in.adjoint + at;
+                    for (std::size_t l = 0; l < V::size; ++l)
+                        for (std::size_t q = 0; q < raw_cols; ++q) adjoint[l * raw_cols + q] += du[q * V::size + l];
+                    return;
+                }
             }
+            knots_backward<V>(detail::Lanes<const T>{in.value + at, raw_cols},
+                              detail::Lanes<const T>{out.value.data() + block, knot_cols},
+                              detail::Lanes<const T>{out.adjoint.data() + block, knot_cols},
+                              detail::Lanes<T>{in.adjoint + at, raw_cols});
         });
     }
 
@@ -268,6 +312,52 @@ struct RQSplineKnots {
     void for_each_source(F&& f) const
     {
         raw.for_each_source(f);
+    }
+
+private:
+    // The structure-of-arrays buffers hold a group's blocks for up to this many bins (on the stack).
+    static constexpr std::size_t soa_max_bins = 32;
+    static constexpr std::size_t soa_raw_capacity = (3 * soa_max_bins - 1) * simd::width<T>;
+    static constexpr std::size_t soa_knot_capacity = (3 * (soa_max_bins + 1) + 2 * soa_max_bins) * simd::width<T>;
+
+    // The knots of one group of elements from their raw parameters (either lane layout).
+    template <class V, class In, class Out>
+    void compute_knots(In u, Out knots) const
+    {
+        const std::size_t K = layout.bins;
+        const double bound = layout.tail_bound;
+        detail::knots_from_sizes<V>(u, layout.raw_widths(), knots, layout.knot_xs(), layout.width_softmax(), K,
+                                    RQSplineLayout::min_bin_width, bound);
+        detail::knots_from_sizes<V>(u, layout.raw_heights(), knots, layout.knot_ys(), layout.height_softmax(), K,
+                                    RQSplineLayout::min_bin_height, bound);
+        // d_j = 1 + softplus(u + c) - softplus(c), = m_d + softplus(u + c); d_0 = d_K = 1.
+        const detail::DerivativeShift<V> shift;
+        const std::size_t d = layout.knot_derivatives();
+        knots.store(d, simd::splat<V>(1));
+        knots.store(d + K, simd::splat<V>(1));
+        for (std::size_t j = 1; j < K; ++j) {
+            const V z = u.template load<V>(layout.raw_derivatives() + j - 1) + shift.shift;
+            knots.store(d + j, simd::splat<V>(1) + (detail::softplus_stable(z) - shift.at_zero));
+        }
+    }
+
+    template <class V, class Values, class Adjoint>
+    void knots_backward(Values u, Values knots, Values d_knots, Adjoint du) const
+    {
+        const std::size_t K = layout.bins;
+        const double bound = layout.tail_bound;
+        detail::knots_from_sizes_backward<V>(knots, d_knots, layout.knot_xs(), layout.width_softmax(), du,
+                                             layout.raw_widths(), K, RQSplineLayout::min_bin_width, bound);
+        detail::knots_from_sizes_backward<V>(knots, d_knots, layout.knot_ys(), layout.height_softmax(), du,
+                                             layout.raw_heights(), K, RQSplineLayout::min_bin_height, bound);
+        // d softplus(u + c) / du = sigmoid(u + c) = 1 / (1 + exp(-(u + c)))
+        const detail::DerivativeShift<V> shift;
+        for (std::size_t j = 1; j < K; ++j) {
+            const std::size_t c = layout.raw_derivatives() + j - 1;
+            const V z = u.template load<V>(c) + shift.shift;
+            const V sigmoid = simd::splat<V>(1) / (simd::splat<V>(1) + xsimd::exp(-z));
+            du.add(c, d_knots.template load<V>(layout.knot_derivatives() + j) * sigmoid);
+        }
     }
 };
 
