@@ -110,32 +110,74 @@ long next_training_chunk(Handle&& handle)
     return 0;
 }
 
-// Serves a flow: one fit() spans the session, suspended inside on_step between chunks.
+// The commands other than `train`, for a model with these two timed calls.
+template <class LogProb, class Sample>
+auto command_handler(LogProb log_prob, Sample sample, std::size_t parameters)
+{
+    return [=](const std::string& command, int repeats) mutable {
+        if (command == "log_prob")
+            std::cout << "{\"ms\": " << json_list(time_calls(repeats, log_prob)) << "}\n";
+        else if (command == "sample")
+            std::cout << "{\"ms\": " << json_list(time_calls(repeats, sample)) << "}\n";
+        else if (command == "memory")
+            std::cout << "{\"peak_rss_mb\": " << peak_rss_mb() << "}\n";
+        else if (command == "params")
+            std::cout << "{\"parameters\": " << parameters << "}\n";
+        else
+            return false;
+        return true;
+    };
+}
+
+// One training run spans the session, suspended inside its on_step callback between chunks: after_step
+// records the step's time and, at the end of a chunk, answers it and waits for the next command.
+template <class Handle>
+struct ChunkedTraining {
+    Handle handle;
+    std::vector<double> step_ms;
+    std::int64_t chunk_end = 0;
+    Clock::time_point last = Clock::now();
+
+    // False when the session ends before any training.
+    bool start()
+    {
+        chunk_end = next_training_chunk(handle);
+        last = Clock::now();
+        return chunk_end > 0;
+    }
+    // False when the session ends (the run stops).
+    bool after_step(std::int64_t step, double loss)
+    {
+        step_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - last).count());
+        if (step == chunk_end) {
+            std::cout << "{\"step_ms\": " << json_list(step_ms) << ", \"loss\": " << loss << "}\n";
+            std::cout.flush();
+            step_ms.clear();
+            const long next = next_training_chunk(handle);
+            if (next == 0) return false;
+            chunk_end = step + next;
+        }
+        last = Clock::now();
+        return true;
+    }
+};
+template <class Handle>
+ChunkedTraining<Handle> chunked_training(Handle handle)
+{
+    return {std::move(handle)};
+}
+
+// Serves a flow: fit() with the stream's batch (step - 1) mod S copied in at every step.
 template <class Flow>
 void serve_flow(Flow& flow, const Tensor<float>& batches, std::size_t batch, const Tensor<float>& eval)
 {
     const std::size_t count = batches.shape()[0] / batch, width = batches.shape()[1];
     std::mt19937_64 rng(5);
     Tensor<float> samples;
-    auto handle = [&](const std::string& command, int repeats) {
-        if (command == "log_prob")
-            std::cout << "{\"ms\": " << json_list(time_calls(repeats, [&] { (void)flow.log_prob(eval); })) << "}\n";
-        else if (command == "sample")
-            std::cout << "{\"ms\": " << json_list(time_calls(repeats, [&] { samples = flow.sample(eval_rows, rng); }))
-                      << "}\n";
-        else if (command == "memory")
-            std::cout << "{\"peak_rss_mb\": " << peak_rss_mb() << "}\n";
-        else if (command == "params")
-            std::cout << "{\"parameters\": " << count_parameters(flow.parameters()) << "}\n";
-        else
-            return false;
-        return true;
-    };
-    long chunk = next_training_chunk(handle);
-    if (chunk == 0) return;
-    std::vector<double> step_ms;
-    std::int64_t chunk_end = chunk;
-    auto last = Clock::now();
+    auto training = chunked_training(command_handler([&] { (void)flow.log_prob(eval); },
+                                                     [&] { samples = flow.sample(eval_rows, rng); },
+                                                     count_parameters(flow.parameters())));
+    if (!training.start()) return;
     FitOptions<float> options{
         .batch_size = batch,
         .steps = max_steps,
@@ -147,22 +189,8 @@ void serve_flow(Flow& flow, const Tensor<float>& batches, std::size_t batch, con
                 const float* from = batches.data() + std::size_t((step - 1) % std::int64_t(count)) * batch * width;
                 std::copy(from, from + batch * width, input.data());
             },
-        .on_step =
-            [&](std::int64_t step, double loss, double) {
-                step_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - last).count());
-                if (step == chunk_end) {
-                    std::cout << "{\"step_ms\": " << json_list(step_ms) << ", \"loss\": " << loss << "}\n";
-                    std::cout.flush();
-                    step_ms.clear();
-                    const long next = next_training_chunk(handle);
-                    if (next == 0) return false;
-                    chunk_end = step + next;
-                }
-                last = Clock::now();
-                return true;
-            },
+        .on_step = [&](std::int64_t step, double loss, double) { return training.after_step(step, loss); },
         .log_every = max_steps};
-    last = Clock::now();
     flow.fit(batches, options);
 }
 
@@ -178,51 +206,23 @@ void serve_inn(Inn& inn, const Tensor<float>& stream, std::size_t batch, const T
     const Tensor<float> eval_x = columns(eval, 0, 4), eval_y = columns(eval, 4, 2);
     std::mt19937_64 rng(5);
     Tensor<float> out;
-    auto handle = [&](const std::string& command, int repeats) {
-        if (command == "log_prob")
-            std::cout << "{\"ms\": " << json_list(time_calls(repeats, [&] { out = inn.forward(inn.pad_x(eval_x)); }))
-                      << "}\n";
-        else if (command == "sample")
-            std::cout << "{\"ms\": " << json_list(time_calls(repeats, [&] {
-                             Tensor<float> z = Tensor<float>::from_shape({eval_rows, 2});
-                             std::normal_distribution<float> normal;
-                             for (auto& v : z) v = normal(rng);
-                             out = inn.inverse(inn.join_output(eval_y, z));
-                         }))
-                      << "}\n";
-        else if (command == "memory")
-            std::cout << "{\"peak_rss_mb\": " << peak_rss_mb() << "}\n";
-        else if (command == "params")
-            std::cout << "{\"parameters\": " << count_parameters(inn.parameters()) << "}\n";
-        else
-            return false;
-        return true;
+    auto sample = [&] {
+        Tensor<float> z = Tensor<float>::from_shape({eval_rows, 2});
+        std::normal_distribution<float> normal;
+        for (auto& v : z) v = normal(rng);
+        out = inn.inverse(inn.join_output(eval_y, z));
     };
-    long chunk = next_training_chunk(handle);
-    if (chunk == 0) return;
-    std::vector<double> step_ms;
-    std::int64_t chunk_end = chunk;
-    auto last = Clock::now();
+    auto training = chunked_training(command_handler([&] { out = inn.forward(inn.pad_x(eval_x)); }, sample,
+                                                     count_parameters(inn.parameters())));
+    if (!training.start()) return;
     flows::InnFitOptions<float> options{.batch_size = batch, .steps = max_steps, .lr = 1e-3,
                                         .beta1 = 0.9, .beta2 = 0.95, .max_grad_norm = 10};
     options.loss.weights = {.y = 300, .z = 300, .x = 400, .padding = 1, .reconstruction = 20};
     options.loss.y_noise = 0.01;
     options.log_every = max_steps;
     options.on_step = [&](std::int64_t step, const flows::InnLosses& l, double) {
-        step_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - last).count());
-        if (step == chunk_end) {
-            std::cout << "{\"step_ms\": " << json_list(step_ms) << ", \"loss\": " << l.total(options.loss, step)
-                      << "}\n";
-            std::cout.flush();
-            step_ms.clear();
-            const long next = next_training_chunk(handle);
-            if (next == 0) return false;
-            chunk_end = step + next;
-        }
-        last = Clock::now();
-        return true;
+        return training.after_step(step, l.total(options.loss, step));
     };
-    last = Clock::now();
     flows::fit(inn, x, y, options);
 }
 
