@@ -169,14 +169,6 @@ T rq_segment_inverse(T y, T x_k, T x_k1, T y_k, T y_k1, T d_k, T d_k1)
     return x_k + theta * width;
 }
 
-// The bin k in [0, K) with z_k <= v < z_{k+1} (v = z_K falls in the last bin), for z_0 <= v <= z_K.
-template <class T>
-std::size_t rq_bin(const T* z, std::size_t bins, T v)
-{
-    const std::size_t above = std::size_t(std::upper_bound(z, z + bins + 1, v) - z);
-    return std::min(above, bins) - 1;
-}
-
 }  // namespace detail
 
 enum class SplineDirection { forward, inverse };
