@@ -3,17 +3,21 @@
 
 #include <bijou/engine/checkpoint.hpp>
 #include <bijou/engine/error.hpp>
+#include <bijou/engine/image.hpp>
 #include <bijou/engine/input.hpp>
 #include <bijou/engine/kernels/broadcast.hpp>
 #include <bijou/engine/kernels/concat.hpp>
+#include <bijou/engine/kernels/conv2d.hpp>
 #include <bijou/engine/kernels/elementwise.hpp>
 #include <bijou/engine/kernels/logsumexp.hpp>
 #include <bijou/engine/kernels/matmul.hpp>
 #include <bijou/engine/kernels/matrix_inverse.hpp>
 #include <bijou/engine/kernels/pairwise_mean.hpp>
 #include <bijou/engine/kernels/permute.hpp>
+#include <bijou/engine/kernels/pool.hpp>
 #include <bijou/engine/kernels/reduce.hpp>
 #include <bijou/engine/kernels/rq_spline.hpp>
+#include <bijou/engine/kernels/space_to_depth.hpp>
 #include <bijou/engine/kernels/transpose.hpp>
 #include <bijou/engine/let.hpp>
 #include <bijou/engine/ops/activation.hpp>

@@ -6,6 +6,9 @@
 // operator new (xsimd's aligned allocator, which xtensor uses when XTENSOR_USE_XSIMD is defined) is counted
 // as well.
 #include <bijou/engine/engine.hpp>
+#include <bijou/engine/kernels/conv2d.hpp>
+#include <bijou/engine/kernels/pool.hpp>
+#include <bijou/engine/nn/conv2d.hpp>
 #include <bijou/engine/nn/nn.hpp>
 #include <bijou/engine/optim/optim.hpp>
 #include <catch2/catch.hpp>
@@ -135,6 +138,48 @@ TEMPLATE_TEST_CASE("a training step (feed forward backward Adam step) allocates 
         program.bind(batch);
         CHECK(rebind.new_calls() == 0);
     }
+}
+
+TEMPLATE_TEST_CASE("a convolutional training step allocates nothing", "", float, double)
+{
+    using T = TestType;
+    BlasThreads one(1);
+    constexpr std::size_t batch = 8;
+    const ImageShape image{2, 9, 9};
+    // conv3x3 - relu - conv1x1 - relu - conv3x3 (stride 2), then pooling and upsampling back.
+    std::mt19937_64 init(5);
+    Conv2dLayer<T> first(image, 16, 3, init), middle({16, 9, 9}, 16, 1, init);
+    Conv2dLayer<T> last({16, 9, 9}, 4, 3, init, {.stride = 2});
+    Input<T> x(image.size(), "x"), y(4 * 5 * 5, "y");
+    auto h = middle(relu(first(x)) * T(1));
+    auto z = last(relu(h) * T(1));
+    auto loss = mean(square(upsample_nearest(avg_pool2d(z, {4, 5, 5}, 2), {4, 2, 2}, 2) - y.slice(0, 64)));
+    Program program(loss);
+    program.bind(batch);
+    std::vector<Param<T>> parameters = first.parameters();
+    for (const auto* layer : {&middle, &last})
+        for (const auto& p : layer->parameters()) parameters.push_back(p);
+    Adam<T> optimizer(parameters, {.lr = 1e-3});
+    std::mt19937_64 rng(6);
+    const auto input = random_batch<T>(batch, image.size(), rng), target = random_batch<T>(batch, 100, rng);
+    auto train_step = [&] {
+        x.set(input);
+        y.set(target);
+        program.forward();
+        program.backward();
+        optimizer.step();
+    };
+    train_step();
+    program.forward();
+    const T before = loss_value<T>(program);
+    testing::AllocationScope scope;
+    for (int i = 0; i < 10; ++i) train_step();
+    CHECK(scope.new_calls() == 0);
+#if BIJOU_COUNT_MALLOC
+    CHECK(scope.malloc_calls() == 0);
+#endif
+    program.forward();
+    CHECK(loss_value<T>(program) < before);
 }
 
 TEST_CASE("an inference pass allocates nothing either")
