@@ -20,6 +20,7 @@
 
 #include <concepts>
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -44,12 +45,15 @@ template <class Y, class L>
 Transformed(Y, L) -> Transformed<Y, L>;
 
 // What a spec needs to build a block: the random source for initial parameters, the width of the
-// condition (0 when unconditional) and a prefix for parameter names.
+// condition (0 when unconditional), a prefix for parameter names and, inside dsl::image(...), the
+// geometry of each row (dsl/image_scope.hpp), which squeezes and factor-outs change for the blocks
+// they wrap.
 struct BuildContext {
     std::mt19937_64 rng{0};
     std::size_t condition_dim = 0;
     std::string prefix = "flow";
     std::size_t counter = 0;
+    std::optional<ImageShape> image;
 
     std::string next_name(const std::string& kind) { return prefix + "." + std::to_string(counter++) + "." + kind; }
 };

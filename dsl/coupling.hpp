@@ -143,7 +143,13 @@ struct CouplingSpec {
     auto build(std::size_t dim, BuildContext& context) const
     {
         if (dim < 2) throw_shape_error("coupling", "needs at least 2 features to split, got ", dim);
-        auto layout = split.layout(dim);
+        if constexpr (requires { NetSpec::reads_image; } && !Split::contiguous)
+            throw_usage_error("coupling", "a conv_conditioner reads whole channels of an image: split it by channels "
+                                          "(dsl::halves), not by a gathered split (alternating, mask)");
+        auto layout = [&] {  // a split that knows image channels reads the geometry (dsl/split.hpp)
+            if constexpr (requires { split.layout(dim, context); }) return split.layout(dim, context);
+            else return split.layout(dim);
+        }();
         const std::size_t untouched = [&] {
             if constexpr (Split::contiguous) return layout.end - layout.begin;
             else return layout.untouched;

@@ -15,6 +15,10 @@
 // it is summed once and repeated over the rows (sum_columns_like), so the block still reports a B x 1
 // log-det. Parameter names are "<prefix>.<n>.<kind>.<name>", e.g. "flow.0.elementwise.log_scale"; an
 // unnamed parameter k is called "p<k>".
+//
+// spec.per_channel(): on image rows (dsl/image_scope.hpp), one value of each parameter per channel,
+// shared by the channel's pixels (Glow's ActNorm): the parameters are 1 x C, spread over the C H W
+// features by repeat_columns, and a parameter-only log-derivative sums to H W times the channel sum.
 #pragma once
 
 #include <array>
@@ -25,6 +29,8 @@
 
 #include <bijou/dsl/bijection.hpp>
 #include <bijou/dsl/elementwise.hpp>
+#include <bijou/dsl/image_scope.hpp>
+#include <bijou/engine/kernels/repeat_columns.hpp>
 
 namespace bijou::dsl {
 
@@ -51,7 +57,7 @@ auto per_row_log_det(const L& log_derivative, const Like& like)
 }
 }  // namespace detail
 
-template <class T, class Transform, std::size_t N>
+template <class T, class Transform, std::size_t N, bool PerChannel = false>
 class ElementwiseLayer {
     static_assert(Transform::template parameter_count<T> == N,
                   "bijou dsl: elementwise_layer needs one initial value per parameter of the transform (the "
@@ -62,13 +68,16 @@ public:
     static constexpr bool log_derivative_reads_x =
         detail::log_derivative_reads_x<Transform, T>(std::make_index_sequence<N>{});
 
-    ElementwiseLayer(std::size_t dim, Transform transform, std::array<Param<T>, N> parameters)
-        : dim_(dim), transform_(transform), parameters_(std::move(parameters))
+    // pixels: the features each parameter value covers (1, or H W per channel when PerChannel).
+    ElementwiseLayer(std::size_t dim, Transform transform, std::array<Param<T>, N> parameters, std::size_t pixels = 1)
+        : dim_(dim), pixels_(pixels), transform_(transform), parameters_(std::move(parameters))
     {
+        if (pixels_ == 0 || dim % pixels_ != 0 || (!PerChannel && pixels_ != 1))
+            throw_shape_error("elementwise_layer", dim, " features are not whole channels of ", pixels_, " pixels");
         for (const auto& p : parameters_)
-            if (shape_of(p.value()) != Shape{1, dim})
-                throw_shape_error("elementwise_layer", "parameter '", p.name(), "' must be (1 x ", dim, "), got ",
-                                  shape_of(p.value()));
+            if (shape_of(p.value()) != Shape{1, dim / pixels_})
+                throw_shape_error("elementwise_layer", "parameter '", p.name(), "' must be (1 x ", dim / pixels_,
+                                  "), got ", shape_of(p.value()));
     }
 
     std::size_t dim() const { return dim_; }
@@ -79,39 +88,54 @@ public:
     template <class X, class C>
     auto forward(const X& x, const C&) const
     {
-        return std::apply(
-            [&](const auto&... p) {
-                if constexpr (log_derivative_reads_x) {
-                    auto input = bind_operand(x);  // read twice: by y and by the log-det
-                    return Transformed{transform_.forward(input, p...),
-                                       detail::per_row_log_det(transform_.log_abs_det(input, p...), input)};
-                } else {
-                    return Transformed{transform_.forward(x, p...),
-                                       detail::per_row_log_det(transform_.log_abs_det(x, p...), x)};
-                }
-            },
-            parameters_);
+        return with_parameters([&](const auto&... p) {
+            if constexpr (log_derivative_reads_x) {
+                auto input = bind_operand(x);  // read twice: by y and by the log-det
+                return Transformed{transform_.forward(input, p...),
+                                   detail::per_row_log_det(transform_.log_abs_det(input, p...), input)};
+            } else {
+                return Transformed{transform_.forward(x, p...),
+                                   detail::per_row_log_det(transform_.log_abs_det(x, p...), x)};
+            }
+        });
     }
 
     // log|det J^-1(y)| = -sum_j log|f'(x_bj)| at x = f^-1(y).
     template <class Y, class C>
     auto inverse(const Y& y, const C&) const
     {
-        return std::apply(
-            [&](const auto&... p) {
-                if constexpr (log_derivative_reads_x) {
-                    auto x = let(transform_.inverse(y, p...));
-                    return Transformed{x, detail::per_row_log_det(negate_terms(transform_.log_abs_det(x, p...)), x)};
-                } else {
-                    return Transformed{transform_.inverse(y, p...),
-                                       detail::per_row_log_det(negate_terms(transform_.log_abs_det(y, p...)), y)};
-                }
-            },
-            parameters_);
+        return with_parameters([&](const auto&... p) {
+            if constexpr (log_derivative_reads_x) {
+                auto x = let(transform_.inverse(y, p...));
+                return Transformed{x, detail::per_row_log_det(negate_terms(transform_.log_abs_det(x, p...)), x)};
+            } else {
+                return Transformed{transform_.inverse(y, p...),
+                                   detail::per_row_log_det(negate_terms(transform_.log_abs_det(y, p...)), y)};
+            }
+        });
     }
 
+    std::size_t pixels() const { return pixels_; }
+
 private:
+    // f(p_1, ..., p_N) with the parameters as the transform reads them.
+    template <class F>
+    auto with_parameters(F&& f) const
+    {
+        return std::apply([&](const auto&... parameter) { return f(spread(parameter)...); }, parameters_);
+    }
+
+    // A parameter as the transform reads it: itself, or spread over each channel's pixels.
+    auto spread(const Param<T>& p) const
+    {
+        if constexpr (PerChannel)
+            return repeat_columns(p, pixels_);
+        else
+            return p;
+    }
+
     std::size_t dim_;
+    std::size_t pixels_;
     Transform transform_;
     std::array<Param<T>, N> parameters_;
 };
@@ -141,7 +165,7 @@ constexpr Composition layer_mapping()
 }
 }  // namespace detail
 
-template <class Transform, std::size_t N>
+template <class Transform, std::size_t N, bool PerChannel = false>
 struct ElementwiseLayerSpec {
     Transform transform;
     std::array<LayerParameter, N> parameters;
@@ -159,15 +183,19 @@ struct ElementwiseLayerSpec {
     auto build(std::size_t dim, BuildContext& context) const
     {
         if (dim == 0) throw_shape_error(kind, "needs at least one feature");
+        const std::size_t pixels = PerChannel ? require_image(context, kind, dim).pixels() : 1;
         const std::string base = context.next_name(kind);
         std::array<Param<T>, N> made;
         for (std::size_t k = 0; k < N; ++k) {
-            Tensor<T> initial = Tensor<T>::from_shape({1, dim});
+            Tensor<T> initial = Tensor<T>::from_shape({1, dim / pixels});
             initial.fill(T(parameters[k].initial));
             made[k] = Param<T>(std::move(initial), base + "." + parameters[k].name);
         }
-        return ElementwiseLayer<T, Transform, N>(dim, transform, std::move(made));
+        return ElementwiseLayer<T, Transform, N, PerChannel>(dim, transform, std::move(made), pixels);
     }
+
+    // The same layer with one parameter value per image channel.
+    ElementwiseLayerSpec<Transform, N, true> per_channel() const { return {transform, parameters, kind}; }
 
     // The same layer under another name in the parameter names (e.g. "global_affine").
     ElementwiseLayerSpec named(std::string new_kind) const

@@ -2,7 +2,9 @@
 // transforms (x_b). Every split has `swapped()`, its complement, so two couplings with a split and its
 // complement transform every feature once (Glow's coupling block does exactly that).
 //
-//   halves        x_a = the first floor(D/2) features          (contiguous: plain column slices)
+//   halves        x_a = the first floor(D/2) features          (contiguous: plain column slices);
+//                 on image rows (inside dsl::image), the first floor(C/2) channels, so that a
+//                 convolutional conditioner reads whole channels
 //   alternating   x_a = the features at even indices            (gathered by a column permutation)
 //   mask(m)       x_a = the features where m is true            (gathered)
 #pragma once
@@ -10,6 +12,7 @@
 #include <cstddef>
 #include <vector>
 
+#include <bijou/dsl/bijection.hpp>
 #include <bijou/engine/error.hpp>
 
 namespace bijou::dsl {
@@ -48,6 +51,17 @@ struct HalvesSplit {
         const ContiguousLayout layout = Swapped ? ContiguousLayout{half, dim} : ContiguousLayout{0, half};
         detail::check_split_sizes("halves", dim, layout.end - layout.begin);
         return layout;
+    }
+    // Image rows split between channels: x_a = the first floor(C/2) channels (Swapped: the last ceil(C/2)).
+    ContiguousLayout layout(std::size_t dim, const BuildContext& context) const
+    {
+        if (!context.image || context.image->size() != dim) return layout(dim);
+        const ImageShape image = *context.image;
+        if (image.channels < 2)
+            throw_shape_error("coupling", "the halves split of the image ", to_string(image),
+                              " needs at least 2 channels (squeeze it first)");
+        const std::size_t half = (image.channels / 2) * image.pixels();
+        return Swapped ? ContiguousLayout{half, dim} : ContiguousLayout{0, half};
     }
 };
 using Halves = HalvesSplit<false>;

@@ -16,6 +16,7 @@
 #include <bijou/engine/kernels/permute.hpp>
 #include <bijou/engine/kernels/pool.hpp>
 #include <bijou/engine/kernels/reduce.hpp>
+#include <bijou/engine/kernels/repeat_columns.hpp>
 #include <bijou/engine/kernels/rq_spline.hpp>
 #include <bijou/engine/kernels/space_to_depth.hpp>
 #include <bijou/engine/kernels/transpose.hpp>

@@ -7,6 +7,7 @@
 #include <bijou/flows/fit.hpp>
 #include <bijou/flows/flow.hpp>
 #include <bijou/flows/inn.hpp>
+#include <bijou/flows/invertible_conv1x1.hpp>
 #include <bijou/flows/lu_linear.hpp>
 #include <bijou/flows/mmd.hpp>
 #include <bijou/flows/precompiled.hpp>

@@ -154,6 +154,12 @@ public:
         return dsl::Transformed{x, sum_columns_like(-log_scale_, y)};
     }
 
+    // M (an expression of the parameters) and the row orders of P, for blocks that apply the same map
+    // in another layout (the invertible 1x1 convolution applies it to every pixel).
+    auto factors() const { return factor_product(); }
+    const std::shared_ptr<const std::vector<std::size_t>>& to_output() const { return to_output_; }
+    const std::shared_ptr<const std::vector<std::size_t>>& from_output() const { return from_output_; }
+
 private:
     // M = L (U + diag(sign exp(log_scale))), the masks keeping each factor triangular (and the gradients
     // of the entries outside the triangles zero).
@@ -170,16 +176,18 @@ private:
 };
 
 struct LULinearSpec {
+    std::string kind = "lu_linear";  // in parameter names and messages
+
     template <class T>
     LULinear<T> build(std::size_t dim, dsl::BuildContext& context) const
     {
-        if (dim == 0) throw_shape_error("lu_linear", "needs at least one feature");
+        if (dim == 0) throw_shape_error(kind, "needs at least one feature");
         const std::size_t n = dim;
         std::vector<double> lu = detail::random_orthogonal(n, context.rng);
         std::vector<std::size_t> pivots(n), row_of(n);
         bijou::detail::lu_factor(lu.data(), n, pivots.data());  // P Q = L U
         bijou::detail::lu_row_order(pivots.data(), n, row_of.data());
-        const std::string base = context.next_name("lu_linear");
+        const std::string base = context.next_name(kind);
         auto at = [&](std::size_t i, std::size_t j) { return lu[i * n + j]; };
         Param<T> lower(detail::square_matrix<T>(n, [&](auto i, auto j) { return i > j ? at(i, j) : 0.0; }),
                        base + ".lower");
