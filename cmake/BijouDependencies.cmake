@@ -4,6 +4,7 @@ include(CMakeFindDependencyMacro)
 find_dependency(xtl)
 find_dependency(xsimd)
 find_dependency(xtensor)
+find_dependency(ZLIB)  # the experiment kit reads gzip-compressed data sets (Fashion-MNIST)
 if(NOT TARGET OpenBLAS::OpenBLAS)
   # Debian's OpenBLASConfig.cmake sets OpenBLAS_LIBRARIES and OpenBLAS_INCLUDE_DIRS but no target.
   find_package(OpenBLAS CONFIG QUIET)

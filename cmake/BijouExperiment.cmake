@@ -14,6 +14,8 @@
 #   #include <bijou/examples/common/toy_data.hpp>   FFJORD's 2-D data sets
 #   #include <bijou/examples/common/digits_data.hpp> the 8x8 digits (data/digits.csv.gz, found through
 #                                                   BIJOU_DATA_DIR, which the kit defines)
+#   #include <bijou/examples/common/fashion_mnist_data.hpp> Fashion-MNIST from Debian's dataset-fashion-mnist
+#                                                   (read with zlib)
 # Inside Bijou's build it also gets the project's warnings and optimisation flags (bijou_flags); an
 # installed Bijou adds -O3 in Release and, unless BIJOU_NATIVE is OFF, -march=native (the engine's SIMD
 # kernels are much faster with the build machine's full instruction set).
@@ -31,7 +33,7 @@ if(NOT TARGET bijou::experiment_kit)
                                           ${PROJECT_SOURCE_DIR}/examples/common/digit_classifier.cpp)
   add_library(bijou::experiment_kit ALIAS bijou_experiment_kit)
   set_target_properties(bijou_experiment_kit PROPERTIES EXPORT_NAME experiment_kit)
-  target_link_libraries(bijou_experiment_kit PUBLIC bijou PRIVATE $<BUILD_INTERFACE:bijou_flags>)
+  target_link_libraries(bijou_experiment_kit PUBLIC bijou ZLIB::ZLIB PRIVATE $<BUILD_INTERFACE:bijou_flags>)
   target_compile_definitions(bijou_experiment_kit PUBLIC BIJOU_EXPERIMENT_KIT_COMPILED)
   # Where digits_data.hpp looks for digits.csv.gz: the source tree here, <prefix>/share/bijou/data once
   # installed ($<INSTALL_PREFIX> becomes the prefix the package is found in, wherever it was installed).

@@ -16,7 +16,9 @@
 //   quit
 // Configurations (the examples' architectures): moons_realnvp and 8gaussians_spline as density2d
 // (8 blocks, hidden 64); digits_realnvp (hidden 256) and digits_spline (hidden 128) as digits, logit
-// layer included; ik_inn as inverse_kinematics' INN (6 Glow blocks, hidden 64, its loss weights).
+// layer included; ik_inn as inverse_kinematics' INN (6 Glow blocks, hidden 64, its loss weights);
+// fashion_glow as fashion_mnist's benchmark configuration (flows::multiscale_glow<2>({1, 28, 28}, 8, 64),
+// batch 64, gradient-norm clip 50, ActNorm initialised on the stream's first batch, 1024 eval rows).
 #include <sys/resource.h>
 
 #include <chrono>
@@ -29,6 +31,7 @@
 #include <vector>
 
 #include <bijou/bijou.hpp>
+#include <bijou/flows/glow.hpp>
 #include <bijou/examples/common/cli.hpp>
 
 using namespace bijou;
@@ -36,7 +39,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr std::size_t eval_rows = 4096;
 // fit() reserves its per-step records for the whole run, so the session's run is long but finite.
 constexpr std::int64_t max_steps = 1'000'000;
 
@@ -169,20 +171,21 @@ ChunkedTraining<Handle> chunked_training(Handle handle)
 
 // Serves a flow: fit() with the stream's batch (step - 1) mod S copied in at every step.
 template <class Flow>
-void serve_flow(Flow& flow, const Tensor<float>& batches, std::size_t batch, const Tensor<float>& eval)
+void serve_flow(Flow& flow, const Tensor<float>& batches, std::size_t batch, const Tensor<float>& eval,
+                double max_grad_norm = 10)
 {
     const std::size_t count = batches.shape()[0] / batch, width = batches.shape()[1];
     std::mt19937_64 rng(5);
     Tensor<float> samples;
     auto training = chunked_training(command_handler([&] { (void)flow.log_prob(eval); },
-                                                     [&] { samples = flow.sample(eval_rows, rng); },
+                                                     [&] { samples = flow.sample(eval.shape()[0], rng); },
                                                      count_parameters(flow.parameters())));
     if (!training.start()) return;
     FitOptions<float> options{
         .batch_size = batch,
         .steps = max_steps,
         .lr = 1e-3,
-        .max_grad_norm = 10,
+        .max_grad_norm = max_grad_norm,
         // The step's batch: the stream's batch (step - 1) mod S, the same as the PyTorch worker's.
         .transform_batch =
             [&](Tensor<float>& input, std::int64_t step) {
@@ -207,7 +210,7 @@ void serve_inn(Inn& inn, const Tensor<float>& stream, std::size_t batch, const T
     std::mt19937_64 rng(5);
     Tensor<float> out;
     auto sample = [&] {
-        Tensor<float> z = Tensor<float>::from_shape({eval_rows, 2});
+        Tensor<float> z = Tensor<float>::from_shape({eval.shape()[0], 2});
         std::normal_distribution<float> normal;
         for (auto& v : z) v = normal(rng);
         out = inn.inverse(inn.join_output(eval_y, z));
@@ -253,6 +256,7 @@ int main(int argc, char** argv)
     const auto count = cli.option<std::size_t>("batches", 64, "distinct batches in the stream");
     const auto batch = cli.option<std::size_t>("batch", 256, "rows per batch");
     const auto width = cli.option<std::size_t>("width", 2, "columns per row");
+    const auto eval_rows = cli.option<std::size_t>("eval-rows", 4096, "rows of NAME.eval.f32");
     cli.done();
     set_blas_threads(1);
     try {
@@ -270,6 +274,12 @@ int main(int argc, char** argv)
         } else if (config == "digits_spline") {
             auto flow = make_flow<float, dsl::closed_interval(0, 1)>(64, spline_digits(), 0);
             serve_flow(flow, batches, batch, eval);
+        } else if (config == "fashion_glow") {
+            if (width != 784) throw std::runtime_error("bijou_worker: fashion_glow rows are 28 x 28 images, --width 784");
+            auto flow = make_flow<float>(784, flows::multiscale_glow<2>({1, 28, 28}, 8, 64), 0);
+            // ActNorm's data-dependent start on the stream's first batch, as the PyTorch worker does.
+            flow.initialize(xt::eval(xt::view(batches, xt::range(0, batch), xt::all())));
+            serve_flow(flow, batches, batch, eval, 50);
         } else if (config == "ik_inn") {
             if (width != 6) throw std::runtime_error("bijou_worker: ik_inn rows are [x (4), y (2)], --width 6");
             auto blocks = dsl::repeat(6, dsl::seq(flows::glow_coupling(dsl::conditioner(hidden(64, 64))),

@@ -1,17 +1,21 @@
 """PyTorch side of the Bijou-versus-PyTorch speed comparison (bench/compare_pytorch).
 
-The same five models as Bijou's, written in plain eager PyTorch. Each has the same architecture,
+The same six models as Bijou's, written in plain eager PyTorch. Each has the same architecture,
 initialisation scheme, loss and optimiser as the Bijou example it comes from, and every choice cites
 the Bijou file it follows. Runs on one thread in float32, seeded with torch.manual_seed(0).
 
     /usr/bin/python3 bench/compare_pytorch/torch_worker.py --config NAME --data DIR
 
-NAME is one of moons_realnvp, 8gaussians_spline, digits_realnvp, digits_spline, ik_inn. DIR holds
-(written by make_data.py):
-    NAME.json          {"batches": S, "batch": B, "width": D}
+NAME is one of moons_realnvp, 8gaussians_spline, digits_realnvp, digits_spline, ik_inn, fashion_glow.
+DIR holds (written by make_data.py):
+    NAME.json          {"batches": S, "batch": B, "width": D, "eval_rows": R}
     NAME.batches.f32   raw little-endian float32, shape (S, B, D): training step i uses batch i mod S
-    NAME.eval.f32      raw little-endian float32, R x D rows (4096) for the log-density and sampling timings
-For ik_inn, D = 6: the first 4 columns are x and the last 2 are y = f(x).
+    NAME.eval.f32      raw little-endian float32, R x D rows for the log-density and sampling timings
+                       (R = 4096; fashion_glow: 1024, see make_data.py)
+For ik_inn, D = 6: the first 4 columns are x and the last 2 are y = f(x). For fashion_glow, D = 784: one
+1 x 28 x 28 Fashion-MNIST image per row in model space (x + u) / 256 - 1/2, batch 64; the model is
+flows/glow.hpp's multiscale_glow<2>({1, 28, 28}, 8, 64), trained with gradient-norm clip 50, its
+ActNorms initialised on training batch 0 when the worker starts (before any timed step).
 
 Protocol: one command per line on stdin, each answered by exactly one JSON line on stdout.
     train N      N training steps (batch copy, forward, backward, gradient clipping, optimiser step), each
@@ -355,6 +359,241 @@ def random_order(dim):
     return torch.randperm(dim).tolist()
 
 
+# ---- Glow on images (flows/glow.hpp) -----------------------------------------------------------------
+# Tensors here are images N x C x H x W; a flow row is one image flattened channel-major (NCHW), so the
+# first k H W columns of a row are its first k channels, as in Bijou's image rows (engine/image.hpp).
+
+
+def kaiming_conv(conv):
+    """engine/nn/conv2d.hpp, Conv2dLayer: Kaiming-uniform U(-b, b), b = sqrt(6 / fan_in), fan_in = Ci k k
+    (the rows of Bijou's (Ci k k) x Co weight), bias zero. (nn.Conv2d's own default is not Bijou's.)"""
+    bound = math.sqrt(6.0 / (conv.in_channels * conv.kernel_size[0] * conv.kernel_size[1]))
+    with torch.no_grad():
+        conv.weight.uniform_(-bound, bound)
+        conv.bias.zero_()
+    return conv
+
+
+class ConvConditioner(nn.Module):
+    """dsl/conv_conditioner.hpp: conv k x k (Ca -> hidden) - ReLU - conv 1x1 (hidden -> hidden) - ReLU -
+    conv k x k (hidden -> out), "same" padding, stride 1, biases; the last layer's weight and bias zero."""
+
+    def __init__(self, n_in, hidden, n_out, kernel=3):
+        super().__init__()
+        self.first = kaiming_conv(nn.Conv2d(n_in, hidden, kernel, padding=kernel // 2))
+        self.middle = kaiming_conv(nn.Conv2d(hidden, hidden, 1))
+        self.last = nn.Conv2d(hidden, n_out, kernel, padding=kernel // 2)
+        with torch.no_grad():
+            self.last.weight.zero_()
+            self.last.bias.zero_()
+
+    def forward(self, x):
+        return self.last(F.relu(self.middle(F.relu(self.first(x)))))
+
+
+class ChannelActNorm(nn.Module):
+    """flows/actnorm.hpp, channel_actnorm(): y = (x - shift_c) exp(-log_scale_c), log|det J| =
+    -H W sum_c log_scale_c. Data-dependent initialisation (data_init) on a first batch: shift = the mean
+    and log_scale = log sqrt(sd^2 + epsilon^2) of each channel over the batch and the pixels (population
+    sd, accumulated in double, epsilon = 1e-6). The identity until then."""
+
+    EPSILON = 1e-6
+
+    def __init__(self, channels):
+        super().__init__()
+        self.shift = nn.Parameter(torch.zeros(1, channels, 1, 1))
+        self.log_scale = nn.Parameter(torch.zeros(1, channels, 1, 1))
+
+    def data_init(self, x):
+        v = x.double()
+        mean = v.mean(dim=(0, 2, 3), keepdim=True)
+        sd = ((v - mean) ** 2).mean(dim=(0, 2, 3), keepdim=True).sqrt()
+        with torch.no_grad():
+            self.shift.copy_(mean)
+            self.log_scale.copy_(0.5 * torch.log(sd * sd + self.EPSILON**2))
+
+    def _log_det(self, x):
+        return (-(x.shape[2] * x.shape[3]) * self.log_scale.sum()).expand(x.shape[0])
+
+    def forward(self, x):
+        return (x - self.shift) * torch.exp(-self.log_scale), self._log_det(x)
+
+    def inverse(self, y):
+        return y * torch.exp(self.log_scale) + self.shift, -self._log_det(y)
+
+
+def random_orthogonal(n):
+    """lu_linear.hpp, random_orthogonal: the Q of a Gaussian matrix's QR with R's diagonal made positive
+    (Haar-distributed; Mezzadri 2007), from torch's seeded generator, in double."""
+    q, r = torch.linalg.qr(torch.randn(n, n, dtype=torch.float64))
+    return q * torch.sign(torch.diagonal(r)).unsqueeze(0)
+
+
+class InvertibleConv1x1(nn.Module):
+    """flows/invertible_conv1x1.hpp with flows/lu_linear.hpp: y[:, :, p] = W x[:, :, p] for every pixel,
+    W = P L (U + diag(sign exp(log_scale))), log|det J| = H W sum_c log_scale_c. Initialised from the LU
+    decomposition (partial pivoting) of a random rotation, Q = P L U: log_scale = log|diag U|, sign =
+    sign(diag U). As in Bijou, "lower" and "upper" are full C x C parameters masked to their strict
+    triangles (so the parameter count is 2 C^2 + C); P, the masks and the signs are fixed buffers. The
+    inverse convolves with W^-1."""
+
+    def __init__(self, channels):
+        super().__init__()
+        n = channels
+        p, l, u = torch.linalg.lu(random_orthogonal(n))
+        diagonal = torch.diagonal(u)
+        self.register_buffer("permutation", p.float())
+        self.register_buffer("lower_mask", torch.tril(torch.ones(n, n), -1))
+        self.register_buffer("upper_mask", torch.triu(torch.ones(n, n), 1))
+        self.register_buffer("identity", torch.eye(n))
+        self.register_buffer("sign", torch.sign(diagonal).float())
+        self.lower = nn.Parameter(torch.tril(l, -1).float())
+        self.upper = nn.Parameter(torch.triu(u, 1).float())
+        self.log_scale = nn.Parameter(torch.log(diagonal.abs()).float())
+
+    def weight(self):
+        lower = self.lower * self.lower_mask + self.identity
+        upper = self.upper * self.upper_mask + torch.diag(self.sign * torch.exp(self.log_scale))
+        return self.permutation @ (lower @ upper)
+
+    def _log_det(self, x):
+        return ((x.shape[2] * x.shape[3]) * self.log_scale.sum()).expand(x.shape[0])
+
+    def forward(self, x):
+        w = self.weight()
+        return F.conv2d(x, w.view(w.shape[0], w.shape[1], 1, 1)), self._log_det(x)
+
+    def inverse(self, y):
+        w = torch.linalg.inv(self.weight())
+        return F.conv2d(y, w.view(w.shape[0], w.shape[1], 1, 1)), -self._log_det(y)
+
+
+class ChannelAffineCoupling(nn.Module):
+    """flows/couplings.hpp, realnvp_coupling(conv_conditioner(hidden)) on channel halves (dsl/split.hpp):
+    x_a = the first floor(C/2) channels (untouched, the conditioner's input), x_b the rest; the
+    conditioner's 2 C_b output channels are [s (C_b), t (C_b)]; y_b = x_b exp(2 tanh(s / 2)) + t, log|det J|
+    = sum of the clamped s; output [x_a, y_b]."""
+
+    def __init__(self, channels, hidden):
+        super().__init__()
+        self.half = channels // 2
+        self.transformed = channels - self.half
+        self.net = ConvConditioner(self.half, hidden, 2 * self.transformed)
+
+    def _parameters_of(self, a):
+        p = self.net(a)
+        return soft_clamp(p[:, : self.transformed]), p[:, self.transformed :]
+
+    def forward(self, x):
+        a, b = x[:, : self.half], x[:, self.half :]
+        s, t = self._parameters_of(a)
+        return torch.cat([a, b * torch.exp(s) + t], 1), s.sum(dim=(1, 2, 3))
+
+    def inverse(self, y):
+        a, b = y[:, : self.half], y[:, self.half :]
+        s, t = self._parameters_of(a)
+        return torch.cat([a, (b - t) * torch.exp(-s)], 1), -s.sum(dim=(1, 2, 3))
+
+
+class GlowStep(nn.Module):
+    """flows/glow.hpp, glow_step(hidden): channel_actnorm, invertible_conv1x1, affine coupling."""
+
+    def __init__(self, channels, hidden):
+        super().__init__()
+        self.blocks = nn.ModuleList(
+            [ChannelActNorm(channels), InvertibleConv1x1(channels), ChannelAffineCoupling(channels, hidden)]
+        )
+
+    def forward(self, x, initialize=False):
+        total = 0
+        for block in self.blocks:
+            if initialize and isinstance(block, ChannelActNorm):
+                block.data_init(x)
+            x, ld = block(x)
+            total = total + ld
+        return x, total
+
+    def inverse(self, y):
+        total = 0
+        for block in reversed(self.blocks):
+            y, ld = block.inverse(y)
+            total = total + ld
+        return y, total
+
+
+class MultiscaleGlow(nn.Module):
+    """flows/glow.hpp, multiscale_glow<L>({C, H, W}, K, hidden) under a standard normal (flows/flow.hpp).
+
+    Level l: squeeze (space-to-depth 2 x 2, dsl/squeeze.hpp: F.pixel_unshuffle's order, channel 4c + 2i + j
+    holds pixel (2h + i, 2w + j) of channel c), K Glow steps, then, except at the last level, factor_out
+    (dsl/factor_out.hpp): the first floor(C/2) channels go to the latent and the next level transforms
+    the rest. The latent row is [factored-out channels of level 1, of level 2, ..., the last level's
+    output], each channel-major; for <2>({1, 28, 28}): [2 x 14 x 14, 8 x 7 x 7].
+    """
+
+    def __init__(self, image, levels, steps, hidden):
+        super().__init__()
+        channels, height, width = image
+        self.image = image
+        self.dim = channels * height * width
+        self.levels = nn.ModuleList()
+        self.kept = []  # channels factored out after each level (0 at the last)
+        for level in range(levels):
+            channels, height, width = 4 * channels, height // 2, width // 2
+            self.levels.append(nn.ModuleList(GlowStep(channels, hidden) for _ in range(steps)))
+            kept = channels // 2 if level + 1 < levels else 0
+            self.kept.append(kept)
+            channels -= kept
+
+    def forward(self, x, log_det=True, initialize=False):
+        h = x.reshape(x.shape[0], *self.image)
+        total = x.new_zeros(x.shape[0])
+        latents = []
+        for steps, kept in zip(self.levels, self.kept):
+            h = F.pixel_unshuffle(h, 2)
+            for step in steps:
+                h, ld = step(h, initialize)
+                total = total + ld
+            if kept:
+                latents.append(h[:, :kept].reshape(h.shape[0], -1))
+                h = h[:, kept:]
+        latents.append(h.reshape(h.shape[0], -1))
+        return torch.cat(latents, 1), (total if log_det else None)
+
+    def inverse(self, z, log_det=True):
+        n = z.shape[0]
+        shapes, (channels, height, width) = [], self.image
+        for kept in self.kept:  # the image shape after each level's squeeze
+            channels, height, width = 4 * channels, height // 2, width // 2
+            shapes.append((channels, height, width))
+            channels -= kept
+        # Split the latent row back into the factored-out parts and the last level's output.
+        offset, parts = 0, []
+        for (c, hh, ww), kept in zip(shapes, self.kept):
+            size = (kept if kept else c) * hh * ww
+            parts.append(z[:, offset : offset + size].reshape(n, kept if kept else c, hh, ww))
+            offset += size
+        total = z.new_zeros(n)
+        h = parts[-1]
+        for level in reversed(range(len(self.levels))):
+            if self.kept[level]:
+                h = torch.cat([parts[level], h], 1)
+            for step in reversed(self.levels[level]):
+                h, ld = step.inverse(h)
+                total = total + ld
+            h = F.pixel_shuffle(h, 2)
+        return h.reshape(n, -1), (total if log_det else None)
+
+    def log_prob(self, x):
+        z, log_det = self(x)
+        return -0.5 * (z * z).sum(1) - 0.5 * self.dim * LOG_2PI + log_det
+
+    def data_init(self, x):
+        """dsl/data_init.hpp (Flow::initialize): every ActNorm from the batch that reaches it."""
+        with torch.no_grad():
+            self(x, log_det=False, initialize=True)
+
+
 # ---- the INN's loss (flows/inn.hpp, flows/mmd.hpp) ---------------------------------------------------
 
 
@@ -446,7 +685,7 @@ class InnLoss:
         return wt["y"] * l_y + wt["z"] * l_z + wt["x"] * l_x + wt["padding"] * l_pad + wt["reconstruction"] * l_rec
 
 
-# ---- the five configurations -----------------------------------------------------------------------
+# ---- the configurations ----------------------------------------------------------------------------
 
 
 def density2d_realnvp(blocks=8, hidden=64):
@@ -489,7 +728,7 @@ def ik_inn(blocks=6, hidden=64):
 
 # Each configuration: the model, its data width and its optimiser, as bijou_worker.cpp trains the Bijou
 # model. Adam's eps is 1e-8 everywhere (engine/optim/adam.hpp); the gradient norm is clipped at 10
-# everywhere (density2d.cpp, digits.cpp, examples/common/inn_comparison.hpp). The learning rate stays at
+# (density2d.cpp, digits.cpp, examples/common/inn_comparison.hpp), except fashion_glow's 50. The learning rate stays at
 # 1e-3: the examples' cosine schedules are left out on both sides.
 CONFIGS = {
     "moons_realnvp": dict(make=lambda: density2d_realnvp(8, 64), width=2, betas=(0.9, 0.999), weight_decay=0.0),
@@ -508,9 +747,20 @@ CONFIGS = {
     ),
     # inn_comparison.hpp, inn_fit_options: Adam betas (0.9, 0.95), no weight decay.
     "ik_inn": dict(make=lambda: ik_inn(6, 64), width=IK_X + IK_Y, betas=(0.9, 0.95), weight_decay=0.0),
+    # examples/fashion_mnist.cpp defaults: multiscale_glow<2>({1, 28, 28}, 8 steps per level, hidden 64),
+    # batch 64, Adam (0.9, 0.999), gradient-norm clip 50 (its --clip); its warm-up and cosine schedule are
+    # left out as for the others. The ActNorms are initialised on training batch 0 (data_init) before
+    # the first step.
+    "fashion_glow": dict(
+        make=lambda: MultiscaleGlow((1, 28, 28), 2, 8, 64),
+        width=784,
+        betas=(0.9, 0.999),
+        weight_decay=0.0,
+        max_grad_norm=50.0,
+    ),
 }
 LEARNING_RATE = 1e-3
-MAX_GRAD_NORM = 10.0
+MAX_GRAD_NORM = 10.0  # the default; a configuration's max_grad_norm overrides it
 
 
 # ---- the worker ------------------------------------------------------------------------------------
@@ -553,6 +803,9 @@ class Worker:
         self.inn = name == "ik_inn"
         self.batches, evaluation = load_data(directory, name, config["width"])
         self.model = config["make"]()
+        if hasattr(self.model, "data_init"):  # the Glow's ActNorms, on the batch of step 1
+            self.model.data_init(torch.from_numpy(np.ascontiguousarray(self.batches[0])))
+        self.max_grad_norm = config.get("max_grad_norm", MAX_GRAD_NORM)
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.params = params
         if config["weight_decay"] > 0:
@@ -584,7 +837,7 @@ class Worker:
                 raise WorkerError(f"{self.name}: non-finite loss {loss_value} at step {self.step_count + 1}")
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            norm = torch.nn.utils.clip_grad_norm_(self.params, MAX_GRAD_NORM)
+            norm = torch.nn.utils.clip_grad_norm_(self.params, self.max_grad_norm)
             if not math.isfinite(float(norm)):
                 raise WorkerError(f"{self.name}: non-finite gradient norm at step {self.step_count + 1}")
             self.optimizer.step()

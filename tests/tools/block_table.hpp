@@ -2,8 +2,9 @@
 // run check_bijection over: one line per block, a name and a spec. Adding a block to the library means
 // adding its line to one of the families below.
 //
-// Every block is built for 5 features (odd, so that halves are uneven) with its spec's random
-// initialisation, and checked with parameter noise on top (CheckOptions::parameter_noise) so that
+// Every block is built for 5 features (odd, so that halves are uneven), or, for an image block, inside
+// dsl::image on a small geometry of its own (odd channel counts where the block allows them), with its
+// spec's random initialisation, and checked with parameter noise on top (CheckOptions::parameter_noise) so that
 // conditioners that start at zero are checked as the non-trivial maps they become in training.
 //
 // Inputs: a block on the real line is checked on normal(1) and on extreme inputs (rows mixing +-1e3,
@@ -32,6 +33,7 @@
 #include <algorithm>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -39,14 +41,19 @@
 #include <bijou/dsl/check.hpp>
 #include <bijou/dsl/conditional.hpp>
 #include <bijou/dsl/coupling.hpp>
+#include <bijou/dsl/conv_conditioner.hpp>
 #include <bijou/dsl/elementwise_layer.hpp>
+#include <bijou/dsl/factor_out.hpp>
+#include <bijou/dsl/image_scope.hpp>
 #include <bijou/dsl/inverse.hpp>
 #include <bijou/dsl/permutation.hpp>
 #include <bijou/dsl/seq.hpp>
 #include <bijou/dsl/split.hpp>
+#include <bijou/dsl/squeeze.hpp>
 #include <bijou/flows/actnorm.hpp>
 #include <bijou/flows/all_in_one.hpp>
 #include <bijou/flows/couplings.hpp>
+#include <bijou/flows/invertible_conv1x1.hpp>
 #include <bijou/flows/lu_linear.hpp>
 #include <bijou/flows/spline.hpp>
 #include <bijou/flows/squash.hpp>
@@ -77,11 +84,19 @@ struct BlockEntry {
     // second derivatives where bins are steep or flat, so central differences of its gradient are good
     // to ~1e-6 at best; its entries get 1e-5.
     double gradient_tolerance = 1e-6;
+    std::optional<ImageShape> image = std::nullopt;  // an image block: built inside dsl::image(*image, spec)
 
     BlockEntry with_gradient_tolerance(double tolerance) const
     {
         auto e = *this;
         e.gradient_tolerance = tolerance;
+        return e;
+    }
+
+    BlockEntry on_image(ImageShape shape) const
+    {
+        auto e = *this;
+        e.image = shape;
         return e;
     }
 
@@ -109,6 +124,11 @@ auto conditional_entry(std::string name, Spec conditional_spec, std::size_t cond
 inline auto small_net() { return dsl::conditioner(hidden(16)); }
 inline auto affine_coupling() { return dsl::coupling(dsl::halves, small_net(), flows::affine); }
 inline auto additive_coupling() { return dsl::coupling(dsl::halves, small_net(), flows::additive); }
+inline auto conv_affine_coupling() { return dsl::coupling(dsl::halves, dsl::conv_conditioner(6), flows::affine); }
+inline auto glow_step()
+{
+    return dsl::seq(flows::channel_actnorm(), flows::invertible_conv1x1(), conv_affine_coupling());
+}
 
 // ---- the families -----------------------------------------------------------------------------------
 
@@ -123,7 +143,13 @@ inline auto coupling_blocks()
             .ill_conditioned_on_extremes(1000, false)
             .with_gradient_tolerance(1e-5),
         entry("glow_coupling", flows::glow_coupling(small_net())),
-        entry("gin_coupling", flows::gin_coupling(small_net())), entry("all_in_one", flows::all_in_one(small_net())));
+        entry("gin_coupling", flows::gin_coupling(small_net())), entry("all_in_one", flows::all_in_one(small_net())),
+        entry("coupling(halves, affine, conv_conditioner) 3x3x3", conv_affine_coupling()).on_image({3, 3, 3}),
+        entry("coupling(halves, rational_quadratic, conv_conditioner) 2x3x3",
+              dsl::coupling(halves, dsl::conv_conditioner(4), flows::rational_quadratic(4, 3.0)))
+            .on_image({2, 3, 3})
+            .ill_conditioned_on_extremes(1000, false)
+            .with_gradient_tolerance(1e-5));
 }
 
 // A user-style elementwise rule (sinh of a scaled x, then a shift), for elementwise_layer.
@@ -139,7 +165,11 @@ inline auto layer_blocks()
                            entry("logit_layer", flows::logit_layer(), Domain::unit_interval),
                            entry("open_logit_layer", flows::open_logit_layer(), Domain::open_unit_interval),
                            entry("elementwise_layer(sinh(x exp(s)) + t)", elementwise_layer(sinh_affine, {0.0, 0.0}),
-                                 Domain::saturating));
+                                 Domain::saturating),
+                           entry("channel_actnorm 3x2x3", flows::channel_actnorm()).on_image({3, 2, 3}),
+                           entry("invertible_conv1x1 3x2x3", flows::invertible_conv1x1()).on_image({3, 2, 3}),
+                           entry("squeeze 1x4x6", squeeze(reverse())).on_image({1, 4, 6}),
+                           entry("haar 1x4x6", haar(reverse())).on_image({1, 4, 6}));
 }
 
 inline auto combinator_blocks()
@@ -151,6 +181,10 @@ inline auto combinator_blocks()
               seq(affine_coupling(), permute_random(), additive_coupling(), reverse())),
         entry("repeat(3, seq(actnorm, affine, lu_linear))",
               repeat(3, seq(flows::actnorm(), affine_coupling(), flows::lu_linear())))
+            .ill_conditioned_on_extremes(100, false),
+        entry("factor_out(glow step) 3x2x2", factor_out(glow_step())).on_image({3, 2, 2}),
+        entry("two-level glow 2x4x4", squeeze(seq(glow_step(), factor_out(haar(glow_step())))))
+            .on_image({2, 4, 4})
             .ill_conditioned_on_extremes(100, false));
 }
 
@@ -171,7 +205,10 @@ inline auto conditional_blocks()
                           conditional(seq(flows::all_in_one(small_net()), flows::actnorm(),
                                           flows::all_in_one(small_net())),
                                       3, condition_net(hidden(8), 4)),
-                          3));
+                          3),
+        conditional_entry("conditional(coupling(halves, affine, conv_conditioner)) 2x3x3",
+                          conditional(conv_affine_coupling(), 3), 3)
+            .on_image({2, 3, 3}));
 }
 
 // ---- running an entry -----------------------------------------------------------------------------------
@@ -200,7 +237,18 @@ auto build_entry(const BlockEntry<Spec>& e, const TableOptions& table)
 {
     dsl::BuildContext context;
     context.rng.seed(table.check.seed);
+    if (e.image) {
+        dsl::ImageScope scope(context, *e.image);
+        return e.spec.template build<T>(e.image->size(), context);
+    }
     return e.spec.template build<T>(table.dim, context);
+}
+
+// The features of an entry's block: the table's dimension, or its image's size.
+template <class Spec>
+std::size_t entry_dim(const BlockEntry<Spec>& e, const TableOptions& table)
+{
+    return e.image ? e.image->size() : table.dim;
 }
 
 template <class Block>
@@ -230,7 +278,7 @@ TableRow check_entry_gradients(const BlockEntry<Spec>& e, const Sampler& sampler
     for (const auto& p : block.parameters())
         for (auto& v : p.value()) v += noise(rng);
 
-    const std::size_t batch = table.check.batch, dim = table.dim;
+    const std::size_t batch = table.check.batch, dim = entry_dim(e, table);
     const std::size_t condition_dim = e.condition_dim;
     Input<double> x(dim, "x", {.requires_grad = true});
     Input<double> c(std::max<std::size_t>(condition_dim, 1), "c", {.requires_grad = true});  // read if conditional
@@ -321,7 +369,7 @@ TableRow check_entry_float_gradients(const BlockEntry<Spec>& e, const char* inpu
         for (auto& v : value) v = double(float(v + noise(rng)));  // representable in float
         std::copy(value.begin(), value.end(), parameters[k].value().begin());
     }
-    const std::size_t batch = table.check.batch, dim = table.dim, condition_dim = e.condition_dim;
+    const std::size_t batch = table.check.batch, dim = entry_dim(e, table), condition_dim = e.condition_dim;
     const Tensor<double> x_values = sampler(rng, batch, dim);
     const Tensor<double> c_values = dsl::samplers::normal()(rng, batch, std::max<std::size_t>(condition_dim, 1));
 
