@@ -3,7 +3,8 @@
 //
 // Loops, outermost first: K in blocks of kc, M in blocks of mc, then the nr-wide and mr-high tiles of C,
 // each computed by the micro-kernel as mr x nr accumulators in registers (mr rows times two SIMD vectors:
-// 12 x 32 floats or 12 x 16 doubles with AVX-512, 24 of the 32 vector registers). A packed panel is
+// 12 x 32 floats or 12 x 16 doubles with AVX-512, 24 of its 32 vector registers; 6 x 16 floats or 6 x 8
+// doubles with AVX2, 12 of its 16, since 24 accumulators there would spill). A packed panel is
 // zero-padded to full width, so the micro-kernel never branches; a partial tile of C goes through a
 // small buffer.
 #pragma once
@@ -22,7 +23,9 @@ template <class T>
 struct BlockedShape {
     using vector = xsimd::batch<T>;
     static constexpr std::size_t w = vector::size;
-    static constexpr std::size_t mr = 12;
+    // 32 vector registers with AVX-512 (64-byte vectors), 16 with AVX2 and SSE: the accumulators take
+    // 2 mr of them, and the two B vectors and A's broadcast three more.
+    static constexpr std::size_t mr = sizeof(vector) >= 64 ? 12 : 6;
     static constexpr std::size_t nr = 2 * w;
     static constexpr std::size_t kc = 256;
     static constexpr std::size_t mc = 8 * mr;
