@@ -17,6 +17,7 @@
 // a chain's output does not grow with its depth (the compile-time cost that motivated the boundary).
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -46,10 +47,12 @@ struct ChainState {
             runners.push_back(blocks[direction == Direction::inverse ? n - 1 - k : k]->runner(direction));
     }
 
-    void bind(std::size_t rows, bool input_gradient, bool condition_gradient)
+    // The runners at `runner_rows` (a chunk of the batch when evaluating), the log-dets at `rows`.
+    void bind(std::size_t rows, std::size_t runner_rows, bool input_gradient, bool condition_gradient,
+              Gradients gradients)
     {
         for (std::size_t k = 0; k < runners.size(); ++k)
-            runners[k]->bind(rows, k > 0 || input_gradient, condition_gradient);
+            runners[k]->bind(runner_rows, k > 0 || input_gradient, condition_gradient, gradients);
         if (batch != rows) {
             log_det = Tensor<T>::from_shape({rows, 1});
             log_det_seed = Tensor<T>::from_shape({rows, 1});
@@ -57,6 +60,13 @@ struct ChainState {
         }
     }
 };
+
+// An evaluation (a program bound with Gradients::off) runs a chain's blocks on at most this many rows
+// at a time: the blocks' intermediates then take chunk-sized buffers however many rows are evaluated.
+// Measured on the Fashion-MNIST Glow (levels 2, K 8, hidden 64), log_prob then sample of 4096 rows:
+// without chunks the process was killed past 24 GB; peak RSS 1264 MB with chunks of 256 rows, 689 MB
+// with 128, 401 MB with 64, at 0-10% more time per row for the smaller chunks.
+inline constexpr std::size_t evaluation_chunk_rows = 128;
 
 template <class T, bool Conditional, class Source, class ConditionSource>
 struct ChainKernel {
@@ -89,11 +99,13 @@ struct ChainKernel {
     void forward(SourceNode<T>& out) const
     {
         const std::size_t rows = out.shape().rows;
+        if (!out.needs_adjoint && rows > evaluation_chunk_rows) return forward_in_chunks(out);
         auto& s = *state;
         const auto input = source.view();
         bool condition_gradient = false;
         if constexpr (Conditional) condition_gradient = condition.view().adjoint != nullptr;
-        s.bind(rows, input.adjoint != nullptr, condition_gradient);
+        s.bind(rows, rows, input.adjoint != nullptr, condition_gradient,
+               out.needs_adjoint ? Gradients::on : Gradients::off);
         copy_in(input, s.runners.front()->input().value());
         s.log_det.fill(T(0));
         const std::size_t n = s.runners.size();
@@ -109,6 +121,34 @@ struct ChainKernel {
             // a heap allocation per block per pass.
             if (const Tensor<T>* block_log_det = runner.log_det())
                 for (std::size_t r = 0; r < rows; ++r) s.log_det(r, 0) += (*block_log_det)(r, 0);
+        }
+    }
+
+    // The rows in chunks of evaluation_chunk_rows; the last chunk is filled up with copies of its last
+    // row (always inside the blocks' domain), so the runners keep one size and nothing is reallocated.
+    void forward_in_chunks(SourceNode<T>& out) const
+    {
+        const std::size_t rows = out.shape().rows, chunk = evaluation_chunk_rows;
+        auto& s = *state;
+        s.bind(rows, chunk, false, false, Gradients::off);
+        const auto input = source.view();
+        const std::size_t n = s.runners.size();
+        for (std::size_t first = 0; first < rows; first += chunk) {
+            const std::size_t count = std::min(chunk, rows - first);
+            copy_rows_in(input, first, count, s.runners.front()->input().value());
+            for (std::size_t r = 0; r < count; ++r) s.log_det(first + r, 0) = T(0);
+            for (std::size_t k = 0; k < n; ++k) {
+                auto& runner = *s.runners[k];
+                if constexpr (Conditional)
+                    if (runner.reads_condition())
+                        copy_rows_in(condition.view(), first, count, runner.condition().value());
+                runner.forward();
+                const Tensor<T>& value = runner.output();
+                if (k + 1 < n) std::copy(value.begin(), value.end(), s.runners[k + 1]->input().value().begin());
+                else std::copy_n(value.data(), count * dim, out.value.data() + first * dim);
+                if (const Tensor<T>* block_log_det = runner.log_det())
+                    for (std::size_t r = 0; r < count; ++r) s.log_det(first + r, 0) += (*block_log_det)(r, 0);
+            }
         }
     }
 
@@ -147,6 +187,17 @@ private:
         }
         for (std::size_t r = 0; r < rows; ++r)
             for (std::size_t c = 0; c < cols; ++c) to(r, c) = view.value[view.offset(r, c)];
+    }
+    // Rows [first, first + count) of an operand into a dense buffer of `to.rows` rows, the rows past
+    // `count` repeating the last one (a row-broadcast operand repeats its only row).
+    static void copy_rows_in(const bijou::detail::LeafView<T>& view, std::size_t first, std::size_t count,
+                             Tensor<T>& to)
+    {
+        const std::size_t rows = to.shape()[0], cols = to.shape()[1];
+        for (std::size_t r = 0; r < rows; ++r) {
+            const std::size_t from = first + std::min(r, count - 1);
+            for (std::size_t c = 0; c < cols; ++c) to(r, c) = view.value[view.offset(from, c)];
+        }
     }
     // Adds a dense gradient into an operand's adjoint (summing over rows for a broadcast operand).
     static void copy_out(const Tensor<T>& grad, const bijou::detail::LeafView<T>& view)

@@ -93,7 +93,7 @@ block_tensor<B> run_block(const B& block, const block_tensor<B>& batch, const Co
     };
     if constexpr (std::is_same_v<Condition, NoCondition>) {
         Program program(run(NoCondition{}));
-        program.bind(batch.shape()[0]);
+        program.bind(batch.shape()[0], Gradients::off);
         x.set(batch);
         program.forward();
         return program.value();
@@ -101,7 +101,7 @@ block_tensor<B> run_block(const B& block, const block_tensor<B>& batch, const Co
         Input<T> c(condition.value.shape()[1], "initialize.condition");
         // c is an output too, so that it is bound even when no block of this step reads it.
         Program program(run(c), c);
-        program.bind(batch.shape()[0]);
+        program.bind(batch.shape()[0], Gradients::off);
         x.set(batch);
         c.set(condition.value);
         program.forward();
@@ -118,7 +118,7 @@ ConditionBatch<T> condition_features(const Conditional<Inner, Net>& block, const
     } else if constexpr (requires { block.condition_net(); }) {
         Input<T> c(condition.value.shape()[1], "initialize.condition");
         Program program(let(block.condition_net()(c)));
-        program.bind(condition.value.shape()[0]);
+        program.bind(condition.value.shape()[0], Gradients::off);
         c.set(condition.value);
         program.forward();
         return {program.value()};

@@ -44,16 +44,21 @@ public:
     const Input<T>& condition() const { return condition_; }
 
     // Sizes the program for `rows`; a gradient flows into input() / condition() only when asked, so the
-    // first block of a training pass does not differentiate with respect to the data.
-    void bind(std::size_t rows, bool input_gradient, bool condition_gradient)
+    // first block of a training pass does not differentiate with respect to the data. Without
+    // `gradients` (an evaluation) the program keeps no adjoints and backward() is refused.
+    void bind(std::size_t rows, bool input_gradient, bool condition_gradient, Gradients gradients = Gradients::on)
     {
-        if (rows == rows_ && input_gradient == input_gradient_ && condition_gradient == condition_gradient_) return;
+        if (gradients == Gradients::off) input_gradient = condition_gradient = false;
+        if (rows == rows_ && input_gradient == input_gradient_ && condition_gradient == condition_gradient_ &&
+            gradients == gradients_)
+            return;
         input_.node().needs_adjoint = input_gradient;
         if (condition_.node_ptr()) condition_.node().needs_adjoint = condition_gradient;
-        bind_program(rows);
+        bind_program(rows, gradients);
         rows_ = rows;
         input_gradient_ = input_gradient;
         condition_gradient_ = condition_gradient;
+        gradients_ = gradients;
     }
 
     // Whether the block's program reads the condition (a permutation inside conditional(...) does not,
@@ -66,13 +71,14 @@ public:
     virtual void backward(const Tensor<T>& output_seed, const Tensor<T>& log_det_seed) = 0;
 
 protected:
-    virtual void bind_program(std::size_t rows) = 0;
+    virtual void bind_program(std::size_t rows, Gradients gradients) = 0;
 
 private:
     Input<T> input_;
     Input<T> condition_;  // empty when unconditional
     std::size_t rows_ = 0;
     bool input_gradient_ = true, condition_gradient_ = true;
+    Gradients gradients_ = Gradients::on;
 };
 
 // What a chain needs of a block, independent of the block's type.
@@ -145,7 +151,7 @@ public:
     }
 
 private:
-    void bind_program(std::size_t rows) override { program_.bind(rows); }
+    void bind_program(std::size_t rows, Gradients gradients) override { program_.bind(rows, gradients); }
 
     RunnerCondition<T, Conditional> condition() const
     {
@@ -207,7 +213,7 @@ Tensor<typename Block::value_type> ErasedBlock<Block, Conditional>::initialize(c
     } else {
         detail::initialise_leaf(block_, batch, c, inverted);
         const auto run = runner(inverted ? Direction::inverse : Direction::forward);
-        run->bind(batch.shape()[0], false, false);
+        run->bind(batch.shape()[0], false, false, Gradients::off);
         run->input().set(batch);
         if constexpr (Conditional)
             if (run->reads_condition()) run->condition().set(c.value);

@@ -22,15 +22,16 @@ void visit(Node& node, std::uint64_t epoch, Post& post)
     post(node);
 }
 
-// Bind: size every buffer for the batch and decide where adjoints are needed.
+// Bind: size every buffer for the batch and decide where adjoints are needed (nowhere among the Vars
+// when the program is bound without gradients).
 template <class Node>
-void bind_node(Node& node, std::size_t batch, std::uint64_t epoch)
+void bind_node(Node& node, std::size_t batch, std::uint64_t epoch, bool gradients)
 {
-    auto post = [batch](auto& n) {
+    auto post = [batch, gradients](auto& n) {
         using N = std::remove_cvref_t<decltype(n)>;
         if constexpr (is_var_node_v<N>) {
             bool needs = false;
-            n.kernel.for_each_source([&](auto& s) { needs = needs || s.needs_adjoint; });
+            if (gradients) n.kernel.for_each_source([&](auto& s) { needs = needs || s.needs_adjoint; });
             n.needs_adjoint = needs;
             n.resize(n.kernel.shape());
         } else if constexpr (requires { n.cols; }) {  // an Input: its rows are the batch

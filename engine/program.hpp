@@ -9,6 +9,9 @@
 //   program.backward();       // d(loss)/d(parameters), accumulated into each parameter's gradient
 //
 // After bind, forward and backward allocate nothing; rebinding to the same batch size is free.
+// A program that only evaluates (log-densities, samples, validation losses) is bound with
+// Gradients::off: it keeps no adjoint buffers, and the seq chains in it run their blocks in chunks of
+// rows (dsl/chain.hpp), so an evaluation of thousands of rows holds chunk-sized intermediates.
 #pragma once
 
 #include <algorithm>
@@ -46,6 +49,9 @@ template <class E>
 using output_t = decltype(as_output(std::declval<E>()));
 }  // namespace detail
 
+// Whether a bound program can run backward.
+enum class Gradients { on, off };
+
 template <class... Outputs>
 class Program {
     static_assert(sizeof...(Outputs) >= 1, "bijou: a Program needs at least one output");
@@ -60,17 +66,21 @@ public:
     }
 
     // Sizes every buffer for `batch` rows of input. Throws shape_error naming the op whose operand
-    // shapes disagree.
-    void bind(std::size_t batch)
+    // shapes disagree. With Gradients::off no value of the graph keeps an adjoint and backward() is
+    // refused. (Values the program shares with another program, its inputs and parameters, keep theirs.)
+    void bind(std::size_t batch, Gradients gradients = Gradients::on)
     {
         if (batch == 0) throw_usage_error("program", "cannot bind to a batch of 0 rows");
         const auto epoch = detail::next_epoch();
-        for_each_output([&](auto& node) { detail::bind_node(node, batch, epoch); });
+        const bool with_gradients = gradients == Gradients::on;
+        for_each_output([&](auto& node) { detail::bind_node(node, batch, epoch, with_gradients); });
         detail::gemm_kernels::gemm_workspace<T>();  // this thread's packing buffers, so no step allocates them
         batch_ = batch;
+        gradients_ = gradients;
     }
 
     std::size_t batch() const { return batch_; }
+    Gradients gradients() const { return gradients_; }
 
     void forward()
     {
@@ -83,7 +93,7 @@ public:
     // Output 0 must be a scalar (1 x 1); use backward_from(seeds...) for other outputs.
     void backward()
     {
-        require_bound("backward");
+        require_gradients("backward");
         auto& first = std::get<0>(outputs_).node();
         if (first.shape() != Shape{1, 1})
             throw_usage_error("program", "backward() needs a scalar (1 x 1) first output, got ", first.shape(),
@@ -99,7 +109,7 @@ public:
         requires(sizeof...(Seeds) == sizeof...(Outputs))
     void backward_from(const Seeds&... seeds)
     {
-        require_bound("backward_from");
+        require_gradients("backward_from");
         prepare();
         std::size_t i = 0;
         auto seed_one = [&](auto& node, const auto& seed) {
@@ -153,6 +163,13 @@ private:
     {
         if (batch_ == 0) throw_usage_error("program", what, "() called before bind(batch)");
     }
+    void require_gradients(const char* what) const
+    {
+        require_bound(what);
+        if (gradients_ == Gradients::off)
+            throw_usage_error("program", what, "() on a program bound with Gradients::off; bind(", batch_,
+                              ") to differentiate it");
+    }
 
     template <class F>
     void for_each_output(F&& f)
@@ -176,6 +193,7 @@ private:
 
     std::tuple<Outputs...> outputs_;
     std::size_t batch_ = 0;
+    Gradients gradients_ = Gradients::on;
 };
 
 template <class... Es>

@@ -25,11 +25,13 @@ struct SourceNode {
 
     Shape shape() const { return shape_of(value); }
 
-    // Reallocates only when the shape changes, so rebinding to the same batch size is free.
+    // Reallocates only when the shape changes, so rebinding to the same batch size is free. An adjoint
+    // no longer needed (a program rebound without gradients) is released.
     void resize(Shape s)
     {
         if (shape() != s) value = Tensor<T>::from_shape({s.rows, s.cols});
         if (needs_adjoint && shape_of(adjoint) != s) adjoint = xt::zeros<T>({s.rows, s.cols});
+        if (!needs_adjoint && adjoint.size() != 0) adjoint = Tensor<T>::from_shape({0, 0});
     }
 };
 

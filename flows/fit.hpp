@@ -235,10 +235,10 @@ public:
           chunk_inputs_(make_inputs(columns)), rest_inputs_(make_inputs(columns))
     {
         chunk_program_.emplace(make(chunk_inputs_));
-        chunk_program_->bind(chunk_);
+        chunk_program_->bind(chunk_, Gradients::off);
         if (rest_ > 0) {
             rest_program_.emplace(make(rest_inputs_));
-            rest_program_->bind(rest_);
+            rest_program_->bind(rest_, Gradients::off);
         }
     }
 

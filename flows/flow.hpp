@@ -79,7 +79,8 @@ auto inverse_program(const Block& block, const Input<T>& z, const C& c)
     return Program(x, log_det_column(z, log_det));
 }
 
-// A program over one input, bound lazily to the batch size of the data it is given.
+// A program over one input, bound lazily to the batch size of the data it is given, for evaluation only
+// (Gradients::off: no adjoints, and the chain's blocks run in chunks of rows).
 // The Flow's programs share their inputs (x is read by log_prob and forward, c by all three), and binding
 // one program resizes the shared inputs to its batch. So a program is rebound not only when the batch
 // size changes but also when another program has left a shared input at another size since.
@@ -89,7 +90,7 @@ struct BoundProgram {
     void run(const auto& input, const auto& data)
     {
         const std::size_t rows = data.shape()[0];
-        if (program.batch() != rows || input.value().shape()[0] != rows) program.bind(rows);
+        if (program.batch() != rows || input.value().shape()[0] != rows) program.bind(rows, Gradients::off);
         input.set(data);
         program.forward();
     }
@@ -97,7 +98,7 @@ struct BoundProgram {
     {
         const std::size_t rows = data.shape()[0];
         if (program.batch() != rows || input.value().shape()[0] != rows || condition.value().shape()[0] != rows)
-            program.bind(rows);
+            program.bind(rows, Gradients::off);
         input.set(data);
         condition.set(condition_data);
         program.forward();
@@ -139,16 +140,18 @@ public:
     std::pair<Tensor<T>, Tensor<T>> inverse(const Tensor<T>& z) requires(!conditional);
     std::pair<Tensor<T>, Tensor<T>> inverse(const Tensor<T>& z, const Tensor<T>& c) requires conditional;
 
-    // n samples x = f^-1(z), z ~ N(0, I); for a conditional flow, given c (n x C, or 1 x C for all).
+    // n samples x = f^-1(z), z ~ N(0, T^2 I) at temperature T (1: the model's density; below 1 the
+    // samples of Glow's figures, nearer the modes); for a conditional flow, given c (n x C, or 1 x C
+    // for all).
     template <class Rng>
-    Tensor<T> sample(std::size_t n, Rng& rng) requires(!conditional)
+    Tensor<T> sample(std::size_t n, Rng& rng, double temperature = 1.0) requires(!conditional)
     {
-        return inverse(standard_normal(n, rng)).first;
+        return inverse(standard_normal(n, rng, temperature)).first;
     }
     template <class Rng>
-    Tensor<T> sample(std::size_t n, const Tensor<T>& c, Rng& rng) requires conditional
+    Tensor<T> sample(std::size_t n, const Tensor<T>& c, Rng& rng, double temperature = 1.0) requires conditional
     {
-        return inverse(standard_normal(n, rng), c).first;
+        return inverse(standard_normal(n, rng, temperature), c).first;
     }
 
     // Data-dependent initialisation (ActNorm): each block that has one initialises itself on the batch
@@ -190,9 +193,11 @@ private:
     }
 
     template <class Rng>
-    Tensor<T> standard_normal(std::size_t n, Rng& rng) const
+    Tensor<T> standard_normal(std::size_t n, Rng& rng, double temperature) const
     {
-        std::normal_distribution<T> normal;
+        if (!(temperature > 0) || !std::isfinite(temperature))
+            throw_usage_error("flow", "sample: the temperature must be a positive finite number, got ", temperature);
+        std::normal_distribution<T> normal(T(0), T(temperature));
         Tensor<T> z = Tensor<T>::from_shape({n, dim()});
         for (auto& v : z) v = normal(rng);
         return z;

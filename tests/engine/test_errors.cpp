@@ -124,3 +124,27 @@ TEST_CASE("a slice of a bound value as a program output")
     CHECK_THROWS_AS(Program(slice(h, 0, 2)), usage_error);
     CHECK_THROWS_WITH(Program(slice(h, 0, 2)), Contains("bijou: program") && Contains("let"));
 }
+
+TEST_CASE("a program bound with Gradients::off evaluates, keeps no adjoints and refuses backward")
+{
+    Input<double> x(3, "x");
+    Param<double> w(Shape{1, 3}, "w");
+    w.value() = Tensor<double>{{1.0, -2.0, 0.5}};
+    auto hidden = let(x * w);  // a Var: an adjoint of its own when differentiated
+    Program program(sum(square(hidden)));
+    program.bind(2, Gradients::off);
+    x.set(Tensor<double>{{1.0, 1.0, 1.0}, {2.0, 0.0, -2.0}});
+    program.forward();
+    CHECK(program.value()(0, 0) == Approx(1.0 + 4.0 + 0.25 + 4.0 + 0.0 + 1.0));
+    CHECK(hidden.node().adjoint.size() == 0);
+    CHECK_THROWS_AS(program.backward(), usage_error);
+    CHECK_THROWS_WITH(program.backward(), Contains("bijou: program") && Contains("Gradients::off") && Contains("bind(2)"));
+
+    program.bind(2);  // rebound with gradients, it differentiates as usual
+    program.forward();
+    program.backward();
+    CHECK(hidden.node().adjoint.size() == 6);
+    // d/dw sum (x w)^2 = sum over rows of 2 x^2 w
+    CHECK(w.grad()(0, 0) == Approx(2 * (1.0 + 4.0) * 1.0));
+    CHECK(w.grad()(0, 2) == Approx(2 * (1.0 + 4.0) * 0.5));
+}

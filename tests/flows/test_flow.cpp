@@ -76,3 +76,18 @@ TEST_CASE("flow: an input with no rows or the wrong width is refused, naming Flo
     CHECK_THROWS_WITH(flow.log_prob(wide), Catch::Contains("Flow::log_prob") && Catch::Contains("3 columns") &&
                                                Catch::Contains("(2 x 4)"));
 }
+
+TEST_CASE("flow: sampling at temperature T inverts z ~ N(0, T^2 I), and a temperature that is not positive is refused")
+{
+    auto flow = small_flow<double>();
+    std::mt19937 rng(5), same(5);
+    const Tensor<double> samples = flow.sample(40, rng, 0.7);
+    std::normal_distribution<double> normal;
+    Tensor<double> z = Tensor<double>::from_shape({40, 3});
+    for (auto& v : z) v = 0.7 * normal(same);
+    const Tensor<double> expected = flow.inverse(z).first;
+    for (std::size_t i = 0; i < samples.size(); ++i)
+        CHECK(samples.data()[i] == Approx(expected.data()[i]).epsilon(1e-12).margin(1e-12));
+    CHECK_THROWS_WITH(flow.sample(4, rng, 0.0), Catch::Contains("flow") && Catch::Contains("temperature") && Catch::Contains("got 0"));
+    CHECK_THROWS_AS(flow.sample(4, rng, std::nan("")), usage_error);
+}
