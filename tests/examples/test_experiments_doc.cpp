@@ -8,8 +8,8 @@
 #include <catch2/catch.hpp>
 
 namespace {
-// The repository root: the kit defines BIJOU_DATA_DIR as <root>/data in a build tree.
-const std::filesystem::path root = std::filesystem::path(BIJOU_DATA_DIR).parent_path();
+// The repository: the kit defines BIJOU_DATA_DIR as <repository>/data in a build tree.
+const std::filesystem::path repository_root = std::filesystem::path(BIJOU_DATA_DIR).parent_path();
 
 std::string read_text(const std::filesystem::path& path)
 {
@@ -21,8 +21,8 @@ std::string read_text(const std::filesystem::path& path)
 
 TEST_CASE("docs/experiments.md shows examples/two_moons_minimal.cpp exactly")
 {
-    const std::string page = read_text(root / "docs" / "experiments.md");
-    const std::string source = read_text(root / "examples" / "two_moons_minimal.cpp");
+    const std::string page = read_text(repository_root / "docs" / "experiments.md");
+    const std::string source = read_text(repository_root / "examples" / "two_moons_minimal.cpp");
     // The listing is the ```cpp block after the line naming the file.
     const std::string marker = "<!-- examples/two_moons_minimal.cpp -->\n```cpp\n";
     const auto begin = page.find(marker);
