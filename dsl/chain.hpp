@@ -65,7 +65,7 @@ struct ChainState {
 // at a time: the blocks' intermediates then take chunk-sized buffers however many rows are evaluated.
 // Measured on the Fashion-MNIST Glow (levels 2, K 8, hidden 64), log_prob then sample of 4096 rows:
 // without chunks the process was killed past 24 GB; peak RSS 1264 MB with chunks of 256 rows, 689 MB
-// with 128, 401 MB with 64, at 0-10% more time per row for the smaller chunks.
+// with 128, 401 MB with 64; 128 took 8-25% longer per call than 256 (docs/decisions.md, entry 24).
 inline constexpr std::size_t evaluation_chunk_rows = 128;
 
 template <class T, bool Conditional, class Source, class ConditionSource>
