@@ -179,24 +179,6 @@ double agreement(const std::vector<int>& a, const std::vector<int>& b)
     return a.empty() ? 0 : double(same) / double(a.size());
 }
 
-// An image grid with a label left of each row (row r of the grid is labelled labels[r]).
-examples::Image labelled_rows(const examples::Image& grid, const std::vector<std::string>& labels,
-                              const examples::ImageGridOptions& options)
-{
-    const std::size_t cell = options.side * options.scale + options.border, pad = 4;
-    constexpr std::size_t font_scale = 2;
-    std::size_t label_width = 0;
-    for (const auto& label : labels) label_width = std::max(label_width, examples::text_width(label, font_scale));
-    examples::Image image(label_width + pad + grid.width(), grid.height(), examples::colours::white);
-    image.paste(grid, std::ptrdiff_t(label_width + pad), 0);
-    for (std::size_t r = 0; r < labels.size(); ++r) {
-        const auto y = std::ptrdiff_t(options.border + r * cell + (cell - examples::text_height(font_scale)) / 2);
-        draw_text(image, std::ptrdiff_t(label_width - examples::text_width(labels[r], font_scale)), y, labels[r],
-                  examples::colours::black, font_scale);
-    }
-    return image;
-}
-
 template <class Flow>
 int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const std::string& resume)
 {
@@ -328,7 +310,7 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
                     xt::row(shown, k * columns + j) = xt::row(by_class, k * samples_per_class + j);
             char title[64];
             std::snprintf(title, sizeof title, "cINN samples, T = %.2g", temperature);
-            return examples::framed(labelled_rows(examples::image_grid(shown, columns, grid), digit_names, grid), title);
+            return examples::framed(examples::labelled_rows(examples::image_grid(shown, columns, grid), digit_names, grid), title);
         };
         examples::write_png(out / "samples.png",
                             examples::side_by_side({panel(samples, s.temperature), panel(cool_samples, low_temperature),
@@ -350,7 +332,7 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
             out / "style_transfer.png",
             examples::side_by_side(
                 {examples::framed(examples::image_grid(from_base, classes, grid), "fixed z, c = 0..9"),
-                 examples::framed(labelled_rows(examples::image_grid(with_source, classes + 1, grid), source_names, grid),
+                 examples::framed(examples::labelled_rows(examples::image_grid(with_source, classes + 1, grid), source_names, grid),
                                   "test digit | its z, c = 0..9")}));
     }
 

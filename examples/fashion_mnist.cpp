@@ -3,7 +3,8 @@
 //
 //   fashion_mnist [--levels 2] [--steps-per-level 8] [--hidden 64] [--batch 64] [--steps 1200] [--lr 1e-3]
 //                 [--clip 50] [--threads 1] [--seed 0] [--eval-every 300] [--patience 0] [--out DIR]
-//                 [--resume CKPT]
+//                 [--resume CKPT] [--conditional [--condition-hidden 64] [--condition-features 16]
+//                 [--classifier-steps 1500]]
 //
 // Model.      dsl::image({1, 28, 28}, level_1), where level l is
 //               squeeze (C x H x W -> 4C x H/2 x W/2), then K steps of
@@ -15,6 +16,10 @@
 //               level l + 1 transforms the rest.
 //             The whole is one 784 -> 784 bijection whose inverse the DSL derives; a standard normal prior
 //             on every latent.
+//             --conditional: a class-conditional cINN z = f(x; c), x = f^-1(z; c): the same Glow inside
+//             dsl::conditional, the class one-hot c through a condition network (an MLP 10 ->
+//             --condition-hidden -> --condition-features, trained with the flow) whose output every
+//             coupling's conditioner reads as constant extra channels.
 // Data.       The 60000 training images minus a validation split of 5000 (fixed by --seed), and all 10000
 //             test images. Dequantisation v = (x + u) / 256 with fresh u ~ U[0, 1) every step (fit()'s
 //             transform_batch hook, seeded per step so a resumed run sees the same noise), model space
@@ -26,16 +31,22 @@
 //             on all 10000 test images (an upper bound on the discrete NLL, Theis et al. 2016).
 //
 // Writes DIR/metrics.json, log.csv, checkpoint.ckpt, samples.png (100 samples at temperatures 0.5, 0.7
-// and 1.0: z ~ N(0, T^2 I)) and reconstructions.png (test images beside f^-1(f(x))).
+// and 1.0: z ~ N(0, T^2 I); conditional: 10 x 10 grids, one row per class) and reconstructions.png (test
+// images beside f^-1(f(x))). Conditional runs also write samples_conditional.csv (100 samples per class
+// at temperature 0.7, one per line: the class, then the 784 pixel values on the 0..255 scale) and
+// measure class consistency: the fraction of samples of class k that a separately trained CNN
+// classifier (examples/common/image_classifier.hpp, trained first on the same training images) assigns
+// to k, at each temperature; metrics.json reports the classifier's test accuracy beside it.
 // Measured (2026-12-02, AMD EPYC, one thread, --steps 500 while another build shared the machine): test
 // 4.482 bits/dim (train 4.452; validation 7.64 at step 0, 4.79 at 250, 4.47 at 500), round trip 1.9e-6,
 // 1162 ms per step (840 ms on an idle machine before the AVX2 gemm tile; 540-650 ms after it, against
-// PyTorch's 410-460 ms in the same minute). The class-conditional variant is not written yet.
+// PyTorch's 410-460 ms in the same minute).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <numbers>
 #include <random>
 #include <string>
@@ -45,6 +56,7 @@
 #include <bijou/flows/glow.hpp>
 #include <bijou/examples/common/cli.hpp>
 #include <bijou/examples/common/fashion_mnist_data.hpp>
+#include <bijou/examples/common/image_classifier.hpp>
 #include <bijou/examples/common/output.hpp>
 #include <bijou/examples/common/plot.hpp>
 #include <bijou/examples/common/png.hpp>
@@ -60,11 +72,35 @@ namespace {
 constexpr std::size_t pixels = FashionMnist::pixels;
 constexpr std::size_t validation_images = 5000;
 constexpr std::size_t evaluation_chunk = 250;  // rows per log_prob call: bounds the memory of evaluation
+constexpr std::size_t classes = FashionMnist::classes;
+constexpr std::size_t samples_per_class = 100;  // samples_conditional.csv and the class consistency
+constexpr double csv_temperature = 0.7;         // the temperature of samples_conditional.csv
 
 struct Settings {
     std::size_t levels, steps_per_level, hidden, batch, steps, seed, eval_every, patience;
     double lr, clip;
+    bool conditional;
+    std::size_t condition_hidden, condition_features, classifier_steps;
 };
+
+// The class of each row as a one-hot condition row.
+Tensor<T> conditions_of(const std::vector<int>& labels) { return examples::one_hot<T>(labels, classes); }
+
+// Labels 0 x per_class, 1 x per_class, ..., 9 x per_class.
+std::vector<int> labels_by_class(std::size_t per_class)
+{
+    std::vector<int> labels;
+    for (std::size_t k = 0; k < classes; ++k) labels.insert(labels.end(), per_class, int(k));
+    return labels;
+}
+
+// Images (0..255) as a float tensor, n x 784.
+Tensor<T> pixel_tensor(const FashionMnist& data)
+{
+    Tensor<T> out = Tensor<T>::from_shape({data.size(), pixels});
+    std::transform(data.pixel_values.begin(), data.pixel_values.end(), out.begin(), [](auto v) { return T(v); });
+    return out;
+}
 
 // nats per image in model space -> bits per dimension on the 0..255 scale.
 double bits_per_dim(double nll_model)
@@ -92,22 +128,63 @@ Tensor<double> to_pixel_values(const Tensor<T>& model)
     return out;
 }
 
+// Rows [first, first + count) of a matrix.
+Tensor<T> rows(const Tensor<T>& m, std::size_t first, std::size_t count)
+{
+    return xt::eval(xt::view(m, xt::range(first, first + count), xt::all()));
+}
+
+// log p(x) of a conditional or unconditional flow; c is ignored by an unconditional one.
 template <class Flow>
-double mean_nll(Flow& flow, const Tensor<T>& data)
+Tensor<T> log_prob(Flow& flow, const Tensor<T>& x, const Tensor<T>& c)
+{
+    if constexpr (Flow::conditional)
+        return flow.log_prob(x, c);
+    else
+        return flow.log_prob(x);
+}
+template <class Flow>
+Tensor<T> encode(Flow& flow, const Tensor<T>& x, const Tensor<T>& c)
+{
+    if constexpr (Flow::conditional)
+        return flow.forward(x, c).first;
+    else
+        return flow.forward(x).first;
+}
+template <class Flow>
+Tensor<T> decode(Flow& flow, const Tensor<T>& z, const Tensor<T>& c)
+{
+    if constexpr (Flow::conditional)
+        return flow.inverse(z, c).first;
+    else
+        return flow.inverse(z).first;
+}
+
+template <class Flow>
+double mean_nll(Flow& flow, const Tensor<T>& data, const Tensor<T>& c)
 {
     const std::size_t n = data.shape()[0];
     double total = 0;
     for (std::size_t first = 0; first < n; first += evaluation_chunk) {
         const std::size_t count = std::min(evaluation_chunk, n - first);
-        const Tensor<T> log_p = flow.log_prob(xt::eval(xt::view(data, xt::range(first, first + count), xt::all())));
+        const Tensor<T> log_p = log_prob(flow, rows(data, first, count), Flow::conditional ? rows(c, first, count) : c);
         for (std::size_t i = 0; i < count; ++i) total -= double(log_p(i, 0));
     }
     return total / double(n);
 }
 
+// The fraction of positions where two label lists agree.
+double agreement(const std::vector<int>& a, const std::vector<int>& b)
+{
+    std::size_t same = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) same += a[i] == b[i];
+    return a.empty() ? 0 : double(same) / double(a.size());
+}
+
 template <class Flow>
 int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const std::string& resume)
 {
+    constexpr bool conditional = Flow::conditional;
     std::filesystem::create_directories(out);
     const FashionMnist train_all = examples::load_fashion_mnist(examples::FashionMnistSplit::train);
     const FashionMnist test = examples::load_fashion_mnist(examples::FashionMnistSplit::test);
@@ -125,12 +202,30 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
         part.labels.push_back(train_all.labels[order[k]]);
     }
     // Training rows stay on the 0..255 scale; the hook dequantises each minibatch.
-    Tensor<T> train = Tensor<T>::from_shape({fit_on.size(), pixels});
-    std::transform(fit_on.pixel_values.begin(), fit_on.pixel_values.end(), train.begin(), [](auto v) { return T(v); });
+    const Tensor<T> train = pixel_tensor(fit_on);
     const Tensor<T> validation = dequantised(held_out, 0, held_out.size(), s.seed + 101);
     const Tensor<T> test_data = dequantised(test, 0, test.size(), s.seed + 202);
+    // The class conditions (conditional runs), one-hot; an unconditional flow never reads them.
+    const Tensor<T> train_c = conditions_of(fit_on.labels), validation_c = conditions_of(held_out.labels),
+                    test_c = conditions_of(test.labels);
 
-    flow.initialize(dequantised(fit_on, 0, 512, s.seed + 303));  // ActNorm's data-dependent start
+    // The classifier that judges the conditional samples, trained before the flow on the same images.
+    examples::ImageClassifier<T> classifier({1, FashionMnist::side, FashionMnist::side}, classes,
+                                            {.steps = s.classifier_steps, .seed = s.seed + 5});
+    double classifier_accuracy = 0, classifier_seconds = 0;
+    if constexpr (conditional) {
+        classifier_seconds = examples::train_image_classifier(classifier, train, fit_on.labels).seconds;
+        classifier_accuracy = classifier.accuracy(pixel_tensor(test), test.labels);
+        std::printf("classifier: test accuracy %.4f (%zu steps, %.0f s)\n", classifier_accuracy, s.classifier_steps,
+                    classifier_seconds);
+    }
+
+    // ActNorm's data-dependent start.
+    const Tensor<T> init_batch = dequantised(fit_on, 0, 512, s.seed + 303);
+    if constexpr (conditional)
+        flow.initialize(init_batch, rows(train_c, 0, 512));
+    else
+        flow.initialize(init_batch);
 
     const std::uint64_t noise_seed = (s.seed + 1) * 0x9e3779b97f4a7c15ull;
     std::mt19937_64 noise;
@@ -141,7 +236,8 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
 
     examples::TrainingRun training{.out = out,
                                    .resume = resume,
-                                   .config = "fashion_mnist glow levels " + std::to_string(s.levels) + " K " +
+                                   .config = std::string(conditional ? "fashion_mnist cinn" : "fashion_mnist glow") +
+                                             " levels " + std::to_string(s.levels) + " K " +
                                              std::to_string(s.steps_per_level) + " hidden " + std::to_string(s.hidden)};
     const auto steps = std::int64_t(s.steps);
     const FitOptions<T> options{
@@ -153,32 +249,46 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
         .seed = s.seed,
         .transform_batch = dequantise_batch,
         .validation = &validation,
+        .validation_condition = conditional ? &validation_c : nullptr,
         .validate_every = std::int64_t(s.eval_every),
         .patience = std::int64_t(s.patience),
         .validation_batch_size = evaluation_chunk};
     const auto train_start = std::chrono::steady_clock::now();
-    const auto report = training.fit(flow, train, options);
+    FitReport report;
+    if constexpr (conditional)
+        report = training.fit(flow, train, train_c, options);
+    else
+        report = training.fit(flow, train, options);
     const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - train_start).count();
 
-    const double test_nll = mean_nll(flow, test_data);
-    const Tensor<T> train_probe = dequantised(fit_on, 0, 2000, s.seed + 404);
-    const double train_nll = mean_nll(flow, train_probe);
+    const double test_nll = mean_nll(flow, test_data, test_c);
+    constexpr std::size_t train_probe_rows = 2000;
+    const double train_nll =
+        mean_nll(flow, dequantised(fit_on, 0, train_probe_rows, s.seed + 404), rows(train_c, 0, train_probe_rows));
 
-    // Round trip on test images, and sampling throughput.
-    const Tensor<T> first_test = xt::view(test_data, xt::range(0, 100), xt::all());
-    const Tensor<T> back = flow.inverse(flow.forward(first_test).first).first;
+    // Round trip on test images.
+    const Tensor<T> first_test = rows(test_data, 0, 100), first_test_c = rows(test_c, 0, 100);
+    const Tensor<T> back = decode(flow, encode(flow, first_test, first_test_c), first_test_c);
     const double roundtrip = xt::amax(xt::abs(xt::cast<double>(back) - xt::cast<double>(first_test)))();
+
+    // Samples at three temperatures from the same base draws: 100 unconditional ones, or 10 per class
+    // (row k of each grid is class k). Conditional runs also sample 100 per class for the csv and the
+    // class consistency.
+    const std::vector<int> grid_labels = labels_by_class(10), requested = labels_by_class(samples_per_class);
+    const Tensor<T> grid_c = conditions_of(grid_labels), requested_c = conditions_of(requested);
     std::mt19937_64 sample_rng(s.seed + 7);
     Tensor<T> z = Tensor<T>::from_shape({100, pixels});
     for (T& v : z) v = T(examples::random::normal(sample_rng));
+    const std::vector<std::string> row_labels(FashionMnist::class_names.begin(), FashionMnist::class_names.end());
     const auto sample_start = std::chrono::steady_clock::now();
     std::vector<examples::Image> panels;
     const examples::ImageGridOptions grid{.side = FashionMnist::side, .scale = 2, .min = 0, .max = 255};
     for (const double temperature : {0.5, 0.7, 1.0}) {
-        const Tensor<T> samples = flow.inverse(xt::eval(T(temperature) * z)).first;
+        const Tensor<T> samples = decode(flow, xt::eval(T(temperature) * z), grid_c);
         char title[32];
         std::snprintf(title, sizeof title, "T = %.1f", temperature);
-        panels.push_back(examples::framed(examples::image_grid(to_pixel_values(samples), 10, grid), title));
+        const examples::Image picture = examples::image_grid(to_pixel_values(samples), 10, grid);
+        panels.push_back(examples::framed(conditional ? examples::labelled_rows(picture, row_labels, grid) : picture, title));
     }
     const double samples_per_second =
         300.0 / std::chrono::duration<double>(std::chrono::steady_clock::now() - sample_start).count();
@@ -196,7 +306,8 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
     for (const auto& p : flow.parameters()) parameter_count += p.size();
 
     examples::Metrics metrics;
-    metrics.add("levels", double(s.levels))
+    metrics.add("conditional", conditional ? 1.0 : 0.0)
+        .add("levels", double(s.levels))
         .add("steps_per_level", double(s.steps_per_level))
         .add("hidden", double(s.hidden))
         .add("batch", double(s.batch))
@@ -218,20 +329,69 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
         .add("samples_per_second", samples_per_second)
         .add("roundtrip_max_abs_err", roundtrip)
         .add("blas_threads", double(blas_threads()));
+
+    std::string consistency_line;
+    if constexpr (conditional) {
+        // Class consistency at each temperature, on 100 samples per class.
+        std::vector<double> temperatures{0.5, 0.7, 1.0}, consistency, per_class_at_csv(classes, 0.0);
+        std::mt19937_64 consistency_rng(s.seed + 17);
+        for (const double temperature : temperatures) {
+            const Tensor<T> samples = flow.sample(requested.size(), requested_c, consistency_rng, temperature);
+            const Tensor<T> pixel_values = xt::cast<T>(to_pixel_values(samples));
+            const std::vector<int> recognised = classifier.predict(pixel_values);
+            consistency.push_back(agreement(recognised, requested));
+            if (temperature != csv_temperature) continue;
+            for (std::size_t i = 0; i < requested.size(); ++i)
+                per_class_at_csv[std::size_t(requested[i])] += double(recognised[i] == requested[i]) / samples_per_class;
+            std::ofstream csv(out / "samples_conditional.csv");
+            for (std::size_t i = 0; i < requested.size(); ++i) {
+                csv << requested[i];
+                for (std::size_t p = 0; p < pixels; ++p) csv << ',' << double(pixel_values(i, p));
+                csv << '\n';
+            }
+            if (!csv) throw_file_error("fashion_mnist", out / "samples_conditional.csv", "could not be written");
+        }
+        metrics.add("classifier_test_accuracy", classifier_accuracy)
+            .add("classifier_steps", double(s.classifier_steps))
+            .add("classifier_seconds", classifier_seconds)
+            .add("consistency_temperatures", temperatures)
+            .add("class_consistency", consistency)
+            .add("class_consistency_at_0.7", consistency[1])
+            .add("class_consistency_per_class_at_0.7", per_class_at_csv);
+        char line[160];
+        std::snprintf(line, sizeof line, "; class consistency %.3f / %.3f / %.3f at T = 0.5 / 0.7 / 1.0 (classifier %.4f)",
+                      consistency[0], consistency[1], consistency[2], classifier_accuracy);
+        consistency_line = line;
+    }
     metrics.write(out / "metrics.json");
-    std::printf("fashion_mnist glow L%zu K%zu H%zu: test %.4f bits/dim (train %.4f), best step %lld of %lld (%s); "
-                "step %.1f ms; round trip %.2e -> %s\n",
-                s.levels, s.steps_per_level, s.hidden, bits_per_dim(test_nll), bits_per_dim(train_nll),
-                (long long)report.best_step, (long long)report.steps_run, to_string(report.stop_reason),
-                report.median_step_ms, roundtrip, out.c_str());
+    std::printf("fashion_mnist %s L%zu K%zu H%zu: test %.4f bits/dim (train %.4f), best step %lld of %lld (%s); "
+                "step %.1f ms; round trip %.2e%s -> %s\n",
+                conditional ? "cinn" : "glow", s.levels, s.steps_per_level, s.hidden, bits_per_dim(test_nll),
+                bits_per_dim(train_nll), (long long)report.best_step, (long long)report.steps_run,
+                to_string(report.stop_reason), report.median_step_ms, roundtrip, consistency_line.c_str(), out.c_str());
     return 0;
+}
+
+// The Glow of --levels, unconditional or (--conditional) class-conditional, then run().
+template <std::size_t Levels>
+int run_levels(const Settings& s, const std::string& out, const std::string& resume)
+{
+    const auto glow = flows::multiscale_glow<Levels>({1, 28, 28}, s.steps_per_level, s.hidden);
+    if (s.conditional) {
+        auto flow = make_flow<T>(
+            pixels, dsl::conditional(glow, classes, dsl::condition_net(hidden(s.condition_hidden), s.condition_features)),
+            s.seed);
+        return run(flow, s, out, resume);
+    }
+    auto flow = make_flow<T>(pixels, glow, s.seed);
+    return run(flow, s, out, resume);
 }
 
 }  // namespace
 
 int main(int argc, char** argv)
 {
-    examples::Cli cli(argc, argv, "Density estimation on Fashion-MNIST with a multi-scale Glow.");
+    examples::Cli cli(argc, argv, "Density estimation and class-conditional generation on Fashion-MNIST with a multi-scale Glow.");
     Settings s;
     s.levels = cli.option<std::size_t>("levels", 2, "levels of the multi-scale flow (1 to 3)");
     s.steps_per_level = cli.option<std::size_t>("steps-per-level", 8, "flow steps per level (K)");
@@ -245,6 +405,10 @@ int main(int argc, char** argv)
     s.seed = cli.option<std::size_t>("seed", 0, "seed of the parameters, the split, the shuffles and the noise");
     s.eval_every = cli.option<std::size_t>("eval-every", 300, "steps between validation evaluations");
     s.patience = cli.option<std::size_t>("patience", 0, "evaluations without improvement before stopping (0 = never)");
+    s.conditional = cli.flag("conditional", "a class-conditional cINN; measures class consistency with a CNN classifier");
+    s.condition_hidden = cli.option<std::size_t>("condition-hidden", 64, "hidden width of the condition network (--conditional)");
+    s.condition_features = cli.option<std::size_t>("condition-features", 16, "condition network output: extra channels of every conditioner (--conditional)");
+    s.classifier_steps = cli.option<std::size_t>("classifier-steps", 1500, "training steps of the judging classifier (--conditional)");
     const int threads = cli.option<int>("threads", 1, "BLAS threads");
     const std::string out = cli.option<std::string>("out", "out/fashion_mnist", "output directory");
     const std::string resume = cli.option<std::string>("resume", "", "checkpoint to continue from");
@@ -254,18 +418,9 @@ int main(int argc, char** argv)
         set_blas_threads(threads);
         if (s.eval_every == 0) throw_usage_error("fashion_mnist", "--eval-every must be at least 1");
         switch (s.levels) {
-        case 1: {
-            auto flow = make_flow<T>(pixels, flows::multiscale_glow<1>({1, 28, 28}, s.steps_per_level, s.hidden), s.seed);
-            return run(flow, s, out, resume);
-        }
-        case 2: {
-            auto flow = make_flow<T>(pixels, flows::multiscale_glow<2>({1, 28, 28}, s.steps_per_level, s.hidden), s.seed);
-            return run(flow, s, out, resume);
-        }
-        case 3: {
-            auto flow = make_flow<T>(pixels, flows::multiscale_glow<3>({1, 28, 28}, s.steps_per_level, s.hidden), s.seed);
-            return run(flow, s, out, resume);
-        }
+        case 1: return run_levels<1>(s, out, resume);
+        case 2: return run_levels<2>(s, out, resume);
+        case 3: return run_levels<3>(s, out, resume);
         default: throw_usage_error("fashion_mnist", "--levels must be 1, 2 or 3 (28 = 2^2 x 7), got ", s.levels);
         }
     } catch (const std::exception& e) {

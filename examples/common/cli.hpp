@@ -3,9 +3,10 @@
 //   examples::Cli cli(argc, argv, "Fit an MLP to a 2-D function.");
 //   const auto steps = cli.option<std::size_t>("steps", 3000, "training steps");
 //   const auto out = cli.option<std::string>("out", "out/mlp_regression", "output directory");
+//   const bool verbose = cli.flag("verbose", "print every step");
 //   cli.done();   // --help prints the options and exits; an unknown or malformed option is an error
 //
-// Options are written `--name value` or `--name=value`. Each option() call declares one option and reads
+// Options are written `--name value` or `--name=value`; a switch (flag()) is written `--name` alone. Each option() call declares one option and reads
 // it, so the usage text is built from the same lines that define the defaults. An option given twice, a
 // number that is not finite ("nan", "inf") and an integer with a sign or a fraction are errors.
 #pragma once
@@ -41,9 +42,10 @@ public:
                 name = std::string(arg.substr(0, eq));
                 value = std::string(arg.substr(eq + 1));
             } else {
-                if (i + 1 >= argc) fail("option --" + std::string(arg) + " needs a value");
                 name = std::string(arg);
-                value = argv[++i];
+                // A switch has no value: the next argument is another option, or there is none.
+                const bool next_is_option = i + 1 < argc && std::string_view(argv[i + 1]).starts_with("--");
+                value = i + 1 >= argc || next_is_option ? switch_marker : argv[++i];
             }
             if (!given_.emplace(name, value).second)
                 fail("option --" + name + " is given twice ('" + given_[name] + "' and '" + value + "')");
@@ -61,7 +63,20 @@ public:
         if (it == given_.end()) return fallback;
         const std::string text = it->second;
         given_.erase(it);
+        if (text == switch_marker) fail("option --" + name + " needs a value");
         return parse<T>(name, text);
+    }
+
+    // Declares the switch --name: true when given (alone), false otherwise.
+    bool flag(const std::string& name, const std::string& help)
+    {
+        usage_.push_back("  --" + name + "  " + help);
+        const auto it = given_.find(name);
+        if (it == given_.end()) return false;
+        const std::string text = it->second;
+        given_.erase(it);
+        if (text != switch_marker) fail("--" + name + " is a switch and takes no value, got '" + text + "'");
+        return true;
     }
 
     // Call after the last option(): handles --help and rejects options nobody declared.
@@ -110,6 +125,8 @@ private:
         std::fprintf(stderr, "%s: %s\n", program_.c_str(), message.c_str());
         std::exit(2);
     }
+
+    static constexpr const char* switch_marker = "\x01switch";  // the "value" of an option written alone
 
     std::string program_;
     std::string summary_;

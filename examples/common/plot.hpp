@@ -216,6 +216,24 @@ Image image_grid(const Tensor<T>& images, std::size_t columns, ImageGridOptions 
     return grid;
 }
 
+// An image grid with a label left of each row (row r of the grid is labelled labels[r]).
+inline Image labelled_rows(const Image& grid, const std::vector<std::string>& labels,
+                              const ImageGridOptions& options)
+{
+    const std::size_t cell = options.side * options.scale + options.border, pad = 4;
+    constexpr std::size_t font_scale = 2;
+    std::size_t label_width = 0;
+    for (const auto& label : labels) label_width = std::max(label_width, text_width(label, font_scale));
+    Image image(label_width + pad + grid.width(), grid.height(), colours::white);
+    image.paste(grid, std::ptrdiff_t(label_width + pad), 0);
+    for (std::size_t r = 0; r < labels.size(); ++r) {
+        const auto y = std::ptrdiff_t(options.border + r * cell + (cell - text_height(font_scale)) / 2);
+        draw_text(image, std::ptrdiff_t(label_width - text_width(labels[r], font_scale)), y, labels[r],
+                  colours::black, font_scale);
+    }
+    return image;
+}
+
 // A plot with a title above it, a one-pixel frame around it, and, given the extent, its axis ranges:
 // x_min and x_max under the left and right edges, y_max and y_min left of the top and bottom edges.
 inline Image framed(const Image& plot, std::string_view title, const Extent* axes = nullptr, FrameOptions options = {})
