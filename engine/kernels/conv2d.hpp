@@ -1,5 +1,5 @@
 // conv2d: a 2-D convolution (cross-correlation, as in PyTorch and every deep-learning library) over
-// the images in the rows of a batch, lowered to GEMM one image at a time.
+// the images in the rows of a batch, lowered to GEMM a group of images at a time.
 //
 //   auto y = conv2d(x, weight, bias, {.input = {4, 14, 14}, .kernel = 3});   // "same" padding, stride 1
 //
@@ -10,10 +10,13 @@
 //   bias    1 x Co (optional)
 //   y       batch x (Co * Ho * Wo)
 //
-// For one image, im2col writes the patches as a (Ci k k) x (Ho Wo) matrix `col`, and the output is
-// weight^T col, a Co x (Ho Wo) product. Backward, per image: d weight += col dY^T, d bias += the row
-// sums of dY, and d col = weight dY, which col2im adds back onto the input's pixels. A 1x1 convolution
-// of stride 1 needs no patches: the image itself is the Ci x (H W) matrix.
+// For a group of G images, im2col writes the patches side by side as a (Ci k k) x (G Ho Wo) matrix
+// `col`, and the output is weight^T col, a Co x (G Ho Wo) product, scattered back to each image's
+// Co x (Ho Wo) rows. Backward, per group: dY is gathered the same way, d weight += col dY^T, d bias +=
+// the row sums of dY, and d col = weight dY, which col2im adds back onto the input's pixels. Grouping
+// matters because the images of a flow are small: one 14 x 14 image gives a product of 196 columns,
+// too few to amortise packing the weight (the group size: conv2d_group). A 1x1 convolution of stride 1
+// needs no patches: each image itself is the Ci x (H W) matrix, multiplied one image at a time.
 //
 // Padding "same" keeps ceil(H / stride) rows with zeros split as evenly as possible, the extra one at
 // the bottom (TensorFlow's rule); "valid" keeps the (H - k) / stride + 1 windows that fit.
@@ -87,54 +90,121 @@ inline Conv2dGeometry conv2d_geometry(std::string_view op, const Conv2dOptions& 
 
 namespace detail {
 
-// col[(ci, kh, kw), (oh, ow)] = image[ci, oh s + kh - pad_top, ow s + kw - pad_left], zero outside.
-template <class T>
-void im2col(const Conv2dGeometry& g, const T* image, T* col)
+// The output columns ow whose input column ow s + offset lies inside [0, W): [lo, hi).
+struct ColumnRange {
+    std::size_t lo = 0, hi = 0;
+};
+inline ColumnRange valid_columns(std::ptrdiff_t offset, std::size_t W, std::size_t Wo, std::size_t s)
 {
-    const std::size_t H = g.in.height, W = g.in.width, Ho = g.out.height, Wo = g.out.width, k = g.kernel,
-                      s = g.stride;
-    for (std::size_t ci = 0; ci < g.in.channels; ++ci)
-        for (std::size_t kh = 0; kh < k; ++kh)
-            for (std::size_t kw = 0; kw < k; ++kw) {
-                T* row = col + ((ci * k + kh) * k + kw) * Ho * Wo;
-                for (std::size_t oh = 0; oh < Ho; ++oh) {
-                    T* out = row + oh * Wo;
-                    const std::ptrdiff_t ih = std::ptrdiff_t(oh * s + kh) - std::ptrdiff_t(g.pad_top);
-                    if (ih < 0 || ih >= std::ptrdiff_t(H)) {
-                        std::fill(out, out + Wo, T(0));
-                        continue;
-                    }
-                    const T* in = image + (ci * H + std::size_t(ih)) * W;
-                    for (std::size_t ow = 0; ow < Wo; ++ow) {
-                        const std::ptrdiff_t iw = std::ptrdiff_t(ow * s + kw) - std::ptrdiff_t(g.pad_left);
-                        out[ow] = (iw < 0 || iw >= std::ptrdiff_t(W)) ? T(0) : in[iw];
-                    }
-                }
-            }
+    const auto stride = std::ptrdiff_t(s), last = std::ptrdiff_t(W) - 1 - offset;
+    if (last < 0) return {0, 0};
+    const std::size_t lo = offset >= 0 ? 0 : std::size_t((-offset + stride - 1) / stride);
+    const std::size_t hi = std::min(Wo, std::size_t(last / stride) + 1);
+    return {std::min(lo, hi), hi};
 }
 
-// The adjoint of im2col: image[ci, ih, iw] += every col entry that read it.
+// The output rows oh whose input row oh s + offset lies inside [0, H): [lo, hi).
+inline ColumnRange valid_rows(std::ptrdiff_t offset, std::size_t H, std::size_t Ho, std::size_t s)
+{
+    return valid_columns(offset, H, Ho, s);
+}
+
+// col[(ci, kh, kw), (oh, ow)] = image[ci, oh s + kh - pad_top, ow s + kw - pad_left], zero outside;
+// row r of col starts at col + r * ld.
+//
+// At stride 1 with the output as wide as the input ("same"), a window position reads the input plane
+// shifted by one constant offset, so each (ci, kh, kw) is one copy of the valid rows as a single run
+// (the wrap-around at the left and right edges is then zeroed): a few long copies instead of one short
+// one per output row, which is what made im2col the most expensive part of a Glow step.
 template <class T>
-void col2im_add(const Conv2dGeometry& g, const T* col, T* image)
+void im2col(const Conv2dGeometry& g, const T* image, T* col, std::size_t ld)
 {
     const std::size_t H = g.in.height, W = g.in.width, Ho = g.out.height, Wo = g.out.width, k = g.kernel,
                       s = g.stride;
+    const bool planar = s == 1 && Wo == W;
     for (std::size_t ci = 0; ci < g.in.channels; ++ci)
-        for (std::size_t kh = 0; kh < k; ++kh)
+        for (std::size_t kh = 0; kh < k; ++kh) {
+            const std::ptrdiff_t row_offset = std::ptrdiff_t(kh) - std::ptrdiff_t(g.pad_top);
+            const ColumnRange rows = valid_rows(row_offset, H, Ho, s);
             for (std::size_t kw = 0; kw < k; ++kw) {
-                const T* row = col + ((ci * k + kh) * k + kw) * Ho * Wo;
-                for (std::size_t oh = 0; oh < Ho; ++oh) {
-                    const std::ptrdiff_t ih = std::ptrdiff_t(oh * s + kh) - std::ptrdiff_t(g.pad_top);
-                    if (ih < 0 || ih >= std::ptrdiff_t(H)) continue;
-                    const T* from = row + oh * Wo;
-                    T* in = image + (ci * H + std::size_t(ih)) * W;
-                    for (std::size_t ow = 0; ow < Wo; ++ow) {
-                        const std::ptrdiff_t iw = std::ptrdiff_t(ow * s + kw) - std::ptrdiff_t(g.pad_left);
-                        if (iw >= 0 && iw < std::ptrdiff_t(W)) in[iw] += from[ow];
+                T* plane = col + ((ci * k + kh) * k + kw) * ld;
+                const std::ptrdiff_t offset = std::ptrdiff_t(kw) - std::ptrdiff_t(g.pad_left);
+                const ColumnRange cols = valid_columns(offset, W, Wo, s);
+                std::fill(plane, plane + rows.lo * Wo, T(0));
+                std::fill(plane + rows.hi * Wo, plane + Ho * Wo, T(0));
+                const T* channel = image + ci * H * W;
+                if (planar) {
+                    if (rows.lo == rows.hi || cols.lo == cols.hi) {
+                        std::fill(plane + rows.lo * Wo, plane + rows.hi * Wo, T(0));
+                        continue;
                     }
+                    // out[j] = channel[j + shift] for j from the first valid pixel to the last one
+                    const std::size_t first = rows.lo * Wo + cols.lo, last = (rows.hi - 1) * Wo + cols.hi;
+                    const std::ptrdiff_t shift = row_offset * std::ptrdiff_t(W) + offset;
+                    std::memcpy(plane + first, channel + (std::ptrdiff_t(first) + shift), (last - first) * sizeof(T));
+                    for (std::size_t oh = rows.lo; oh < rows.hi; ++oh) {  // the wrap-around columns
+                        T* out = plane + oh * Wo;
+                        for (std::size_t ow = 0; ow < cols.lo; ++ow) out[ow] = T(0);
+                        for (std::size_t ow = cols.hi; ow < Wo; ++ow) out[ow] = T(0);
+                    }
+                    continue;
+                }
+                for (std::size_t oh = rows.lo; oh < rows.hi; ++oh) {
+                    T* out = plane + oh * Wo;
+                    const T* row = channel + std::size_t(std::ptrdiff_t(oh * s) + row_offset) * W;
+                    for (std::size_t ow = 0; ow < cols.lo; ++ow) out[ow] = T(0);
+                    for (std::size_t ow = cols.lo; ow < cols.hi; ++ow) out[ow] = row[std::ptrdiff_t(ow * s) + offset];
+                    for (std::size_t ow = cols.hi; ow < Wo; ++ow) out[ow] = T(0);
                 }
             }
+        }
 }
+
+// The adjoint of im2col: image[ci, ih, iw] += every col entry that read it. At stride 1 with Wo == W,
+// the col entries that read outside the image are zeroed first (col is scratch), so each window
+// position adds back as one run, like im2col's copy.
+template <class T>
+void col2im_add(const Conv2dGeometry& g, T* col, std::size_t ld, T* image)
+{
+    const std::size_t H = g.in.height, W = g.in.width, Ho = g.out.height, Wo = g.out.width, k = g.kernel,
+                      s = g.stride;
+    const bool planar = s == 1 && Wo == W;
+    for (std::size_t ci = 0; ci < g.in.channels; ++ci)
+        for (std::size_t kh = 0; kh < k; ++kh) {
+            const std::ptrdiff_t row_offset = std::ptrdiff_t(kh) - std::ptrdiff_t(g.pad_top);
+            const ColumnRange rows = valid_rows(row_offset, H, Ho, s);
+            for (std::size_t kw = 0; kw < k; ++kw) {
+                T* plane = col + ((ci * k + kh) * k + kw) * ld;
+                const std::ptrdiff_t offset = std::ptrdiff_t(kw) - std::ptrdiff_t(g.pad_left);
+                const ColumnRange cols = valid_columns(offset, W, Wo, s);
+                T* channel = image + ci * H * W;
+                if (rows.lo == rows.hi || cols.lo == cols.hi) continue;
+                if (planar) {
+                    for (std::size_t oh = rows.lo; oh < rows.hi; ++oh) {
+                        T* from = plane + oh * Wo;
+                        for (std::size_t ow = 0; ow < cols.lo; ++ow) from[ow] = T(0);
+                        for (std::size_t ow = cols.hi; ow < Wo; ++ow) from[ow] = T(0);
+                    }
+                    const std::size_t first = rows.lo * Wo + cols.lo, last = (rows.hi - 1) * Wo + cols.hi;
+                    T* to = channel + (std::ptrdiff_t(first) + row_offset * std::ptrdiff_t(W) + offset);
+                    const T* from = plane + first;
+                    for (std::size_t j = 0; j < last - first; ++j) to[j] += from[j];
+                    continue;
+                }
+                for (std::size_t oh = rows.lo; oh < rows.hi; ++oh) {
+                    const T* from = plane + oh * Wo;
+                    T* row = channel + std::size_t(std::ptrdiff_t(oh * s) + row_offset) * W;
+                    for (std::size_t ow = cols.lo; ow < cols.hi; ++ow) row[std::ptrdiff_t(ow * s) + offset] += from[ow];
+                }
+            }
+        }
+}
+
+// Images per GEMM: enough that a product has about this many columns (G Ho Wo), so that small images
+// (7 x 7, 14 x 14) make products large enough to run near the GEMM's peak, while the patch buffer of
+// a 576-row patch matrix stays a few MB.
+inline constexpr std::size_t conv2d_gemm_columns = 1024;
+inline std::size_t conv2d_group(std::size_t pixels) { return std::max<std::size_t>(1, conv2d_gemm_columns / pixels); }
 
 // No bias: an operand that reaches no source.
 struct NoBias {
@@ -160,8 +230,9 @@ struct Conv2d {
     B bias;
     Conv2dOptions options;
     mutable Conv2dGeometry geometry;  // derived in shape(), when the weight's shape is known
-    mutable std::vector<T> col_;   // one image's patches, (Ci k k) x (Ho Wo)
-    mutable std::vector<T> dcol_;  // their adjoint
+    mutable std::vector<T> col_;      // a group's patches, (Ci k k) x (G Ho Wo)
+    mutable std::vector<T> dcol_;     // their adjoint
+    mutable std::vector<T> grouped_;  // a group's output (forward) or its adjoint (backward), Co x (G Ho Wo)
 
     Shape shape() const
     {
@@ -179,9 +250,14 @@ struct Conv2d {
         }
         // Bind calls shape(): the patch buffers get their size here, once.
         if (!geometry.is_pointwise()) {
-            const std::size_t size = geometry.patch_rows() * geometry.out.pixels();
-            if (col_.size() != size) col_.assign(size, T(0));
-            if (dcol_.size() != size) dcol_.assign(size, T(0));
+            const std::size_t columns = std::min(in.rows, detail::conv2d_group(geometry.out.pixels())) *
+                                        geometry.out.pixels();
+            const auto size_to = [](std::vector<T>& buffer, std::size_t size) {
+                if (buffer.size() != size) buffer.assign(size, T(0));
+            };
+            size_to(col_, geometry.patch_rows() * columns);
+            size_to(dcol_, geometry.patch_rows() * columns);
+            size_to(grouped_, geometry.out.channels * columns);
         }
         return {in.rows, geometry.out.size()};
     }
@@ -192,22 +268,34 @@ struct Conv2d {
         const auto w = detail::matrix_ref(weight);
         const std::size_t rows = out.shape().rows, Co = geometry.out.channels, P = geometry.out.pixels(),
                           K = geometry.patch_rows();
-        for (std::size_t n = 0; n < rows; ++n) {
-            const T* image = in.value + n * in.row_stride;
-            T* y = out.value.data() + n * Co * P;
-            T beta(0);
-            if constexpr (has_bias) {
-                const T* b = detail::matrix_ref(bias).value;
-                for (std::size_t co = 0; co < Co; ++co) std::fill(y + co * P, y + (co + 1) * P, b[co]);
-                beta = T(1);
+        const T* b = nullptr;
+        if constexpr (has_bias) b = detail::matrix_ref(bias).value;
+        if (geometry.is_pointwise()) {
+            for (std::size_t n = 0; n < rows; ++n) {
+                T* y = out.value.data() + n * Co * P;
+                if (b != nullptr)
+                    for (std::size_t co = 0; co < Co; ++co) std::fill(y + co * P, y + (co + 1) * P, b[co]);
+                // y (Co x P) = weight^T (Co x K) image (K x P)
+                detail::gemm(true, false, Co, P, K, T(1), w.value, w.ld, in.value + n * in.row_stride, P,
+                             T(b != nullptr ? 1 : 0), y, P);
             }
-            const T* patches = image;
-            if (!geometry.is_pointwise()) {
-                detail::im2col(geometry, image, col_.data());
-                patches = col_.data();
+            return;
+        }
+        const std::size_t group = detail::conv2d_group(P);
+        for (std::size_t first = 0; first < rows; first += group) {
+            const std::size_t G = std::min(group, rows - first), ld = G * P;
+            for (std::size_t g = 0; g < G; ++g)
+                detail::im2col(geometry, in.value + (first + g) * in.row_stride, col_.data() + g * P, ld);
+            // grouped (Co x G P) = weight^T (Co x K) col (K x G P)
+            detail::gemm(true, false, Co, ld, K, T(1), w.value, w.ld, col_.data(), ld, T(0), grouped_.data(), ld);
+            for (std::size_t g = 0; g < G; ++g) {
+                T* y = out.value.data() + (first + g) * Co * P;
+                for (std::size_t co = 0; co < Co; ++co) {
+                    const T* from = grouped_.data() + co * ld + g * P;
+                    const T shift = b != nullptr ? b[co] : T(0);
+                    for (std::size_t p = 0; p < P; ++p) y[co * P + p] = from[p] + shift;
+                }
             }
-            // y (Co x P) = weight^T (Co x K) patches (K x P)
-            detail::gemm(true, false, Co, P, K, T(1), w.value, w.ld, patches, P, beta, y, P);
         }
     }
 
@@ -217,35 +305,50 @@ struct Conv2d {
         const auto w = detail::matrix_ref(weight);
         const std::size_t rows = out.shape().rows, Co = geometry.out.channels, P = geometry.out.pixels(),
                           K = geometry.patch_rows();
-        for (std::size_t n = 0; n < rows; ++n) {
-            const T* dy = out.adjoint.data() + n * Co * P;
-            if constexpr (has_bias) {
-                T* db = detail::matrix_ref(bias).adjoint;
-                if (db != nullptr)
+        if constexpr (has_bias) {
+            T* db = detail::matrix_ref(bias).adjoint;
+            if (db != nullptr)
+                for (std::size_t n = 0; n < rows; ++n) {
+                    const T* dy = out.adjoint.data() + n * Co * P;
                     for (std::size_t co = 0; co < Co; ++co) {
                         T sum(0);
                         for (std::size_t p = 0; p < P; ++p) sum += dy[co * P + p];
                         db[co] += sum;
                     }
-            }
-            const T* image = in.value + n * in.row_stride;
-            if (w.adjoint != nullptr) {
-                const T* patches = image;
-                if (!geometry.is_pointwise()) {
-                    detail::im2col(geometry, image, col_.data());
-                    patches = col_.data();
                 }
-                // d weight (K x Co) += patches (K x P) dy^T (P x Co)
-                detail::gemm(false, true, K, Co, P, T(1), patches, P, dy, P, T(1), w.adjoint, w.ld);
+        }
+        if (geometry.is_pointwise()) {
+            for (std::size_t n = 0; n < rows; ++n) {
+                const T* dy = out.adjoint.data() + n * Co * P;
+                const T* image = in.value + n * in.row_stride;
+                // d weight (K x Co) += image (K x P) dy^T (P x Co)
+                if (w.adjoint != nullptr) detail::gemm(false, true, K, Co, P, T(1), image, P, dy, P, T(1), w.adjoint, w.ld);
+                // d image (Ci x P) += weight (K x Co) dy (Co x P)
+                if (in.adjoint != nullptr)
+                    detail::gemm(false, false, K, P, Co, T(1), w.value, w.ld, dy, P, T(1), in.adjoint + n * in.row_stride, P);
+            }
+            return;
+        }
+        if (w.adjoint == nullptr && in.adjoint == nullptr) return;
+        const std::size_t group = detail::conv2d_group(P);
+        for (std::size_t first = 0; first < rows; first += group) {
+            const std::size_t G = std::min(group, rows - first), ld = G * P;
+            for (std::size_t g = 0; g < G; ++g) {  // dy of the group, side by side: Co x G P
+                const T* dy = out.adjoint.data() + (first + g) * Co * P;
+                for (std::size_t co = 0; co < Co; ++co)
+                    std::memcpy(grouped_.data() + co * ld + g * P, dy + co * P, P * sizeof(T));
+            }
+            if (w.adjoint != nullptr) {
+                for (std::size_t g = 0; g < G; ++g)
+                    detail::im2col(geometry, in.value + (first + g) * in.row_stride, col_.data() + g * P, ld);
+                // d weight (K x Co) += col (K x G P) grouped^T (G P x Co)
+                detail::gemm(false, true, K, Co, ld, T(1), col_.data(), ld, grouped_.data(), ld, T(1), w.adjoint, w.ld);
             }
             if (in.adjoint != nullptr) {
-                T* dimage = in.adjoint + n * in.row_stride;
-                if (geometry.is_pointwise()) {  // d image (Ci x P) += weight (K x Co) dy (Co x P)
-                    detail::gemm(false, false, K, P, Co, T(1), w.value, w.ld, dy, P, T(1), dimage, P);
-                } else {
-                    detail::gemm(false, false, K, P, Co, T(1), w.value, w.ld, dy, P, T(0), dcol_.data(), P);
-                    detail::col2im_add(geometry, dcol_.data(), dimage);
-                }
+                // d col (K x G P) = weight (K x Co) grouped (Co x G P)
+                detail::gemm(false, false, K, ld, Co, T(1), w.value, w.ld, grouped_.data(), ld, T(0), dcol_.data(), ld);
+                for (std::size_t g = 0; g < G; ++g)
+                    detail::col2im_add(geometry, dcol_.data() + g * P, ld, in.adjoint + (first + g) * in.row_stride);
             }
         }
     }
@@ -268,14 +371,14 @@ auto conv2d(E&& x, const Wt& weight, const B& bias, const Conv2dOptions& options
 {
     conv2d_geometry("conv2d", options, 1);
     auto source = bind_operand(std::forward<E>(x));
-    return make_var(Conv2d<decltype(source), Wt, B>{source, weight, bias, options, {}, {}, {}});
+    return make_var(Conv2d<decltype(source), Wt, B>{source, weight, bias, options, {}, {}, {}, {}});
 }
 template <Expr E, SourceExpr Wt>
 auto conv2d(E&& x, const Wt& weight, const Conv2dOptions& options)
 {
     conv2d_geometry("conv2d", options, 1);
     auto source = bind_operand(std::forward<E>(x));
-    return make_var(Conv2d<decltype(source), Wt, detail::NoBias>{source, weight, {}, options, {}, {}, {}});
+    return make_var(Conv2d<decltype(source), Wt, detail::NoBias>{source, weight, {}, options, {}, {}, {}, {}});
 }
 
 }  // namespace bijou

@@ -69,6 +69,10 @@ const ConvCase conv_cases[] = {
     {{3, 5, 5}, 2, 5, 1, Padding::same, true, 2},    // a 5x5 window wider than half the image
     {{2, 4, 4}, 3, 2, 2, Padding::valid, true, 2},   // an even window
     {{17, 3, 3}, 9, 3, 1, Padding::same, true, 1},   // more channels than the SIMD width
+    // Batches of several GEMM groups (detail::conv2d_group: about 1024 output pixels per product):
+    {{1, 23, 23}, 2, 3, 1, Padding::same, true, 3},  // 529 pixels: one image per group, three groups
+    {{2, 15, 20}, 3, 3, 1, Padding::valid, false, 5},  // 234 pixels: groups of 4 and a last one of 1
+    {{1, 30, 40}, 2, 3, 2, Padding::same, true, 4},  // stride 2, 300 pixels: groups of 3 and 1
 };
 
 }  // namespace
