@@ -5,6 +5,7 @@
 #include <bijou/dsl/chain.hpp>
 #include <bijou/dsl/check.hpp>
 #include <bijou/dsl/conditional.hpp>
+#include <bijou/dsl/conditional_transform.hpp>
 #include <bijou/dsl/conv_conditioner.hpp>
 #include <bijou/dsl/coupling.hpp>
 #include <bijou/dsl/coupling_transform.hpp>

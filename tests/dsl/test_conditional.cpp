@@ -94,3 +94,58 @@ TEST_CASE("conditional flow: NLL gradients reach couplings the condition net and
     INFO(report.worst_where);
     CHECK(report.worst_error < testing::gradient_tolerance);
 }
+
+TEST_CASE("conditional_affine: z = x exp(soft_clamp(s(c))) + t(c) with [s, t] = c W + b, a shared row broadcasts")
+{
+    // Without a condition network the parameters are one Linear map of c, so the expected values are
+    // computed by hand from its weight (2 x 6: s then t for the 3 features) and bias.
+    auto flow = make_flow<double>(3, dsl::conditional(flows::conditional_affine(), 2), 3);
+    randomise(flow, 4);
+    const auto params = flow.parameters();
+    REQUIRE(params.size() == 2);
+    const Tensor<double>& weight = params[0].value();
+    const Tensor<double>& bias = params[1].value();
+    REQUIRE(weight.shape()[0] == 2);
+    REQUIRE(weight.shape()[1] == 6);
+    const Tensor<double> x = testing::normal_batch(5, 3, 6);
+    const Tensor<double> c = testing::normal_batch(5, 2, 7);
+    auto [z, log_det] = flow.forward(x, c);
+    for (std::size_t r = 0; r < 5; ++r) {
+        double expected_log_det = 0;
+        for (std::size_t j = 0; j < 3; ++j) {
+            const double s = 2.0 * std::tanh((c(r, 0) * weight(0, j) + c(r, 1) * weight(1, j) + bias(0, j)) / 2.0);
+            const double t = c(r, 0) * weight(0, j + 3) + c(r, 1) * weight(1, j + 3) + bias(0, j + 3);
+            CHECK(z(r, j) == Approx(x(r, j) * std::exp(s) + t).margin(1e-12));
+            expected_log_det += s;
+        }
+        CHECK(log_det(r, 0) == Approx(expected_log_det).margin(1e-12));
+    }
+    auto [x_back, log_det_inverse] = flow.inverse(z, c);
+    for (std::size_t r = 0; r < 5; ++r) {
+        for (std::size_t j = 0; j < 3; ++j) CHECK(x_back(r, j) == Approx(x(r, j)).margin(1e-12));
+        CHECK(log_det_inverse(r, 0) == Approx(-log_det(r, 0)).margin(1e-12));
+    }
+
+    // One condition row for the batch gives the same log-densities as that row repeated, one per row.
+    const Tensor<double> one = xt::view(c, xt::range(1, 2), xt::all());
+    Tensor<double> repeated = Tensor<double>::from_shape({5, 2});
+    for (std::size_t r = 0; r < 5; ++r)
+        for (std::size_t j = 0; j < 2; ++j) repeated(r, j) = one(0, j);
+    const Tensor<double> lp_one = flow.log_prob(x, one), lp_repeated = flow.log_prob(x, repeated);
+    REQUIRE(lp_one.shape()[0] == 5);
+    for (std::size_t r = 0; r < 5; ++r) CHECK(lp_one(r, 0) == Approx(lp_repeated(r, 0)).margin(1e-12));
+}
+
+TEST_CASE("conditional_affine: starts as the identity, and outside dsl::conditional it is refused by name")
+{
+    auto flow = make_flow<double>(4, dsl::conditional(flows::conditional_affine(), 3), 1);
+    const Tensor<double> x = testing::normal_batch(3, 4, 1);
+    auto [z, log_det] = flow.forward(x, testing::normal_batch(3, 3, 2));
+    for (std::size_t r = 0; r < 3; ++r) {
+        for (std::size_t j = 0; j < 4; ++j) CHECK(z(r, j) == x(r, j));
+        CHECK(log_det(r, 0) == 0.0);
+    }
+    dsl::BuildContext context;
+    REQUIRE_THROWS_WITH(flows::conditional_affine().build<double>(4, context),
+                        Catch::Contains("conditional_transform") && Catch::Contains("dsl::conditional"));
+}

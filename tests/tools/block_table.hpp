@@ -208,6 +208,10 @@ inline auto conditional_blocks()
                           3),
         conditional_entry("conditional(coupling(halves, affine, conv_conditioner)) 2x3x3",
                           conditional(conv_affine_coupling(), 3), 3)
+            .on_image({2, 3, 3}),
+        conditional_entry("conditional(conditional_affine)", conditional(flows::conditional_affine(), 3), 3),
+        conditional_entry("conditional(seq(glow step, conditional_affine), condition_net) 2x3x3",
+                          conditional(seq(glow_step(), flows::conditional_affine()), 3, condition_net(hidden(8), 4)), 3)
             .on_image({2, 3, 3}));
 }
 
