@@ -19,7 +19,11 @@
 //             --conditional: a class-conditional cINN z = f(x; c), x = f^-1(z; c): the same Glow inside
 //             dsl::conditional, the class one-hot c through a condition network (an MLP 10 ->
 //             --condition-hidden -> --condition-features, trained with the flow) whose output every
-//             coupling's conditioner reads as constant extra channels.
+//             coupling's conditioner reads as constant extra channels; after the Glow a
+//             flows::conditional_affine, z = u exp(2 tanh(s(c)/2)) + t(c) per latent, a learned
+//             class-conditional prior written as a bijection (Glow's "learned prior", Kingma & Dhariwal
+//             2018, sec. 5): it moves each class to its own region of the latent space, which the
+//             couplings alone did not (class consistency 0.34 at T = 0.7 without it, 2026-12-02).
 // Data.       The 60000 training images minus a validation split of 5000 (fixed by --seed), and all 10000
 //             test images. Dequantisation v = (x + u) / 256 with fresh u ~ U[0, 1) every step (fit()'s
 //             transform_batch hook, seeded per step so a resumed run sees the same noise), model space
@@ -379,7 +383,9 @@ int run_levels(const Settings& s, const std::string& out, const std::string& res
     const auto glow = flows::multiscale_glow<Levels>({1, 28, 28}, s.steps_per_level, s.hidden);
     if (s.conditional) {
         auto flow = make_flow<T>(
-            pixels, dsl::conditional(glow, classes, dsl::condition_net(hidden(s.condition_hidden), s.condition_features)),
+            pixels,
+            dsl::conditional(dsl::seq(glow, flows::conditional_affine()), classes,
+                             dsl::condition_net(hidden(s.condition_hidden), s.condition_features)),
             s.seed);
         return run(flow, s, out, resume);
     }
