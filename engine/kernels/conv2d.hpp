@@ -30,6 +30,7 @@
 #include <bijou/engine/blas.hpp>
 #include <bijou/engine/error.hpp>
 #include <bijou/engine/image.hpp>
+#include <bijou/engine/kernels/conv2d_direct.hpp>
 #include <bijou/engine/kernels/matmul.hpp>  // detail::matrix_ref
 #include <bijou/engine/let.hpp>
 #include <bijou/engine/var.hpp>
@@ -38,11 +39,17 @@ namespace bijou {
 
 enum class Padding { same, valid };
 
+// How conv2d computes: `automatic` takes the direct path where it applies and is faster
+// (detail::conv2d_direct_pays), im2col + GEMM elsewhere; `gemm` and `direct` force one path, for tests
+// and benchmarks that compare them (`direct` only where it applies: 3x3, stride 1, "same").
+enum class Conv2dAlgorithm { automatic, gemm, direct };
+
 struct Conv2dOptions {
     ImageShape input;         // the geometry of each input row
     std::size_t kernel = 3;   // k: a k x k window
     std::size_t stride = 1;
     Padding padding = Padding::same;
+    Conv2dAlgorithm algorithm = Conv2dAlgorithm::automatic;
 };
 
 // The geometry of one convolution: input and output images, window, stride and the zeros before the
@@ -53,6 +60,12 @@ struct Conv2dGeometry {
 
     std::size_t patch_rows() const { return in.channels * kernel * kernel; }  // Ci k k
     bool is_pointwise() const { return kernel == 1 && stride == 1 && pad_top == 0 && pad_left == 0; }
+    // 3x3, stride 1, one zero on each side: the geometry of conv2d's direct path (conv2d_direct.hpp)
+    bool is_same3x3() const
+    {
+        return kernel == 3 && stride == 1 && pad_top == 1 && pad_left == 1 && out.height == in.height &&
+               out.width == in.width;
+    }
 };
 
 namespace detail {
@@ -206,6 +219,13 @@ void col2im_add(const Conv2dGeometry& g, T* col, std::size_t ld, T* image)
 inline constexpr std::size_t conv2d_gemm_columns = 1024;
 inline std::size_t conv2d_group(std::size_t pixels) { return std::max<std::size_t>(1, conv2d_gemm_columns / pixels); }
 
+// Where the direct path is faster than im2col + GEMM (measured: decisions 27): few channels on one side.
+inline constexpr std::size_t conv2d_direct_channels = 16;
+inline bool conv2d_direct_pays(const Conv2dGeometry& g)
+{
+    return g.is_same3x3() && (g.in.channels <= conv2d_direct_channels || g.out.channels <= conv2d_direct_channels);
+}
+
 // No bias: an operand that reaches no source.
 struct NoBias {
     template <class F>
@@ -233,6 +253,12 @@ struct Conv2d {
     mutable std::vector<T> col_;      // a group's patches, (Ci k k) x (G Ho Wo)
     mutable std::vector<T> dcol_;     // their adjoint
     mutable std::vector<T> grouped_;  // a group's output (forward) or its adjoint (backward), Co x (G Ho Wo)
+    // The direct path (conv2d_direct.hpp): whether it is taken, its planes' layout, and per image the
+    // padded planes of the input and of dY, the correlation's result, the flipped weight of d input and
+    // the SIMD lanes of d weight.
+    mutable bool direct_ = false;
+    mutable detail::PaddedPlanes planes_;
+    mutable std::vector<T> padded_, padded_dy_, result_, flipped_, lanes_;
 
     Shape shape() const
     {
@@ -248,13 +274,32 @@ struct Conv2d {
                 throw_shape_error("conv2d", "the bias must be 1 x Co = ", Shape{1, geometry.out.channels}, ", got ",
                                   bias.shape());
         }
-        // Bind calls shape(): the patch buffers get their size here, once.
-        if (!geometry.is_pointwise()) {
+        switch (options.algorithm) {
+        case Conv2dAlgorithm::automatic: direct_ = detail::conv2d_direct_pays(geometry); break;
+        case Conv2dAlgorithm::gemm: direct_ = false; break;
+        case Conv2dAlgorithm::direct:
+            if (!geometry.is_same3x3())
+                throw_shape_error("conv2d", "the direct algorithm needs a 3x3 window, stride 1 and padding \"same\", got ",
+                                  geometry.kernel, "x", geometry.kernel, ", stride ", geometry.stride);
+            direct_ = true;
+            break;
+        }
+        // Bind calls shape(): the buffers get their size here, once. The padded planes' zeros are written
+        // here too; a step writes only their pixels.
+        const auto size_to = [](std::vector<T>& buffer, std::size_t size) {
+            if (buffer.size() != size) buffer.assign(size, T(0));
+        };
+        if (direct_) {
+            const std::size_t Ci = geometry.in.channels, Co = geometry.out.channels;
+            planes_ = detail::padded_planes<T>(geometry.in.height, geometry.in.width);
+            size_to(padded_, Ci * planes_.stride);
+            size_to(padded_dy_, Co * planes_.stride);
+            size_to(result_, std::max(Ci, Co) * planes_.span);
+            size_to(flipped_, 9 * Ci * Co);
+            size_to(lanes_, 9 * Ci * Co * simd::width<T>);
+        } else if (!geometry.is_pointwise()) {
             const std::size_t columns = std::min(in.rows, detail::conv2d_group(geometry.out.pixels())) *
                                         geometry.out.pixels();
-            const auto size_to = [](std::vector<T>& buffer, std::size_t size) {
-                if (buffer.size() != size) buffer.assign(size, T(0));
-            };
             size_to(col_, geometry.patch_rows() * columns);
             size_to(dcol_, geometry.patch_rows() * columns);
             size_to(grouped_, geometry.out.channels * columns);
@@ -270,6 +315,10 @@ struct Conv2d {
                           K = geometry.patch_rows();
         const T* b = nullptr;
         if constexpr (has_bias) b = detail::matrix_ref(bias).value;
+        if (direct_) {
+            forward_direct(in, w, rows, b, out.value.data());
+            return;
+        }
         if (geometry.is_pointwise()) {
             for (std::size_t n = 0; n < rows; ++n) {
                 T* y = out.value.data() + n * Co * P;
@@ -317,6 +366,10 @@ struct Conv2d {
                     }
                 }
         }
+        if (direct_) {
+            backward_direct(in, w, rows, out.adjoint.data());
+            return;
+        }
         if (geometry.is_pointwise()) {
             for (std::size_t n = 0; n < rows; ++n) {
                 const T* dy = out.adjoint.data() + n * Co * P;
@@ -353,6 +406,58 @@ struct Conv2d {
         }
     }
 
+    // y[n, co] = b[co] + the correlation of image n's padded planes with the weight, unpacked from rows
+    // of Wp positions to rows of W pixels.
+    template <class In, class Weight>
+    void forward_direct(const In& in, const Weight& w, std::size_t rows, const T* b, T* y) const
+    {
+        const detail::PaddedPlanes& p = planes_;
+        const std::size_t Ci = geometry.in.channels, Co = geometry.out.channels, H = p.height, W = p.width;
+        for (std::size_t n = 0; n < rows; ++n) {
+            detail::pad_planes(p, in.value + n * in.row_stride, Ci, padded_.data());
+            detail::correlate3x3(p, padded_.data(), Ci, w.value, w.ld, Co, result_.data());
+            T* image = y + n * Co * H * W;
+            for (std::size_t co = 0; co < Co; ++co) {
+                const T shift = b != nullptr ? b[co] : T(0);
+                const T* from = result_.data() + co * p.span;
+                T* to = image + co * H * W;
+                for (std::size_t r = 0; r < H; ++r)
+                    for (std::size_t c = 0; c < W; ++c) to[r * W + c] = from[r * p.row + c] + shift;
+            }
+        }
+    }
+
+    // Per image: dY into padded planes; d weight's lanes += its dot products with the shifted input
+    // planes; d input += the correlation of dY with the flipped weight. The lanes are summed into
+    // d weight once, after the last image.
+    template <class In, class Weight>
+    void backward_direct(const In& in, const Weight& w, std::size_t rows, const T* dy) const
+    {
+        const detail::PaddedPlanes& p = planes_;
+        const std::size_t Ci = geometry.in.channels, Co = geometry.out.channels, H = p.height, W = p.width;
+        if (w.adjoint == nullptr && in.adjoint == nullptr) return;
+        if (in.adjoint != nullptr) detail::flip_taps(w.value, w.ld, Ci, Co, flipped_.data());
+        if (w.adjoint != nullptr) std::fill(lanes_.begin(), lanes_.end(), T(0));
+        for (std::size_t n = 0; n < rows; ++n) {
+            detail::pad_planes(p, dy + n * Co * H * W, Co, padded_dy_.data());
+            if (w.adjoint != nullptr) {
+                detail::pad_planes(p, in.value + n * in.row_stride, Ci, padded_.data());
+                detail::weight_grad3x3(p, padded_.data(), Ci, padded_dy_.data(), Co, lanes_.data());
+            }
+            if (in.adjoint != nullptr) {
+                detail::correlate3x3(p, padded_dy_.data(), Co, flipped_.data(), Ci, Ci, result_.data());
+                T* image = in.adjoint + n * in.row_stride;
+                for (std::size_t ci = 0; ci < Ci; ++ci) {
+                    const T* from = result_.data() + ci * p.span;
+                    T* to = image + ci * H * W;
+                    for (std::size_t r = 0; r < H; ++r)
+                        for (std::size_t c = 0; c < W; ++c) to[r * W + c] += from[r * p.row + c];
+                }
+            }
+        }
+        if (w.adjoint != nullptr) detail::sum_lanes(lanes_.data(), 9 * Ci, Co, w.adjoint, w.ld);
+    }
+
     template <class F>
     void for_each_source(F&& f) const
     {
@@ -371,14 +476,14 @@ auto conv2d(E&& x, const Wt& weight, const B& bias, const Conv2dOptions& options
 {
     conv2d_geometry("conv2d", options, 1);
     auto source = bind_operand(std::forward<E>(x));
-    return make_var(Conv2d<decltype(source), Wt, B>{source, weight, bias, options, {}, {}, {}, {}});
+    return make_var(Conv2d<decltype(source), Wt, B>{source, weight, bias, options, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}});
 }
 template <Expr E, SourceExpr Wt>
 auto conv2d(E&& x, const Wt& weight, const Conv2dOptions& options)
 {
     conv2d_geometry("conv2d", options, 1);
     auto source = bind_operand(std::forward<E>(x));
-    return make_var(Conv2d<decltype(source), Wt, detail::NoBias>{source, weight, {}, options, {}, {}, {}, {}});
+    return make_var(Conv2d<decltype(source), Wt, detail::NoBias>{source, weight, {}, options, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}});
 }
 
 }  // namespace bijou

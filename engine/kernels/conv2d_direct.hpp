@@ -1,0 +1,196 @@
+// conv2d_direct: the kernels of conv2d's direct path (engine/kernels/conv2d.hpp), a 3x3 convolution of
+// stride 1 with one zero of padding on each side, computed from the images themselves instead of a
+// patch matrix.
+//
+// Each channel of an H x W image is copied into a padded plane whose rows are Wp = W + 1 apart: the
+// zero after each row is also the zero before the next one, and a zero row lies above and below. With
+// the output at position q = r Wp + c (c = W is a spare position whose value is never used), window
+// position (kh, kw) reads the plane at q + kh Wp + kw for every q alike, so a 3x3 correlation is nine
+// shifted multiply-adds over one flat range:
+//
+//   out[o][q] = sum over i, (kh, kw) of taps[(i 9 + kh 3 + kw) ld + o] plane[i][q + kh Wp + kw]
+//
+// Forward is this correlation of the input's planes with the weight; d input is the same correlation
+// of dY's planes with the weight flipped in (kh, kw) and transposed in (ci, co); d weight is, per weight,
+// a dot product of a shifted input plane with a dY plane. The kernels keep a block of outputs for a few
+// vectors of pixels in registers, so that each vector loaded serves every output of the block.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <type_traits>
+#include <utility>
+
+#include <bijou/engine/simd.hpp>
+
+namespace bijou::detail {
+
+// The layout of the padded planes of H x W images. A plane holds `lead` zeros (the row above and the
+// column left of pixel (0, 0)), then rows of W pixels and one zero, then zeros to `stride`; pixel
+// (r, c) is at lead + r row + c. Outputs are computed for q in [0, span): H rows of Wp positions,
+// rounded up to whole vectors, and read the plane up to q + 2 Wp + 2 < stride.
+struct PaddedPlanes {
+    std::size_t height = 0, width = 0, row = 0, lead = 0, span = 0, stride = 0;
+
+    std::size_t offset(std::size_t kh, std::size_t kw) const { return kh * row + kw; }
+};
+
+template <class T>
+PaddedPlanes padded_planes(std::size_t height, std::size_t width)
+{
+    constexpr std::size_t w = simd::width<T>;
+    const auto round_up = [](std::size_t n) { return (n + w - 1) / w * w; };
+    PaddedPlanes p;
+    p.height = height;
+    p.width = width;
+    p.row = width + 1;
+    p.lead = p.row + 1;
+    p.span = round_up(height * p.row);
+    p.stride = round_up(p.span + 2 * p.row + 2);
+    return p;
+}
+
+// Copies `channels` planes of H x W pixels (contiguous, channel-major) into padded planes whose zeros
+// are already in place (only the pixels are written, so the zeros written once stay).
+template <class T>
+void pad_planes(const PaddedPlanes& p, const T* image, std::size_t channels, T* planes)
+{
+    for (std::size_t c = 0; c < channels; ++c) {
+        const T* from = image + c * p.height * p.width;
+        T* to = planes + c * p.stride + p.lead;
+        for (std::size_t r = 0; r < p.height; ++r)
+            for (std::size_t x = 0; x < p.width; ++x) to[r * p.row + x] = from[r * p.width + x];
+    }
+}
+
+// Calls f(std::integral_constant<std::size_t, n>{}) for a run-time n in [1, Max].
+template <std::size_t Max, class F>
+inline void with_count(std::size_t n, F&& f)
+{
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        (void)((n == I + 1 ? (f(std::integral_constant<std::size_t, I + 1>{}), true) : false) || ...);
+    }(std::make_index_sequence<Max>{});
+}
+
+// Outputs [o0, o0 + Outputs) at the Vectors SIMD vectors of positions from q0, in registers:
+// Outputs x Vectors accumulators, each loaded input vector used Outputs times.
+template <class T, std::size_t Outputs, std::size_t Vectors>
+inline void correlate3x3_block(const PaddedPlanes& p, const T* in, std::size_t inputs, const T* taps, std::size_t ld,
+                               std::size_t o0, std::size_t q0, T* out)
+{
+    using V = simd::batch<T>;
+    constexpr std::size_t w = simd::width<T>;
+    V acc[Outputs][Vectors];
+    for (std::size_t o = 0; o < Outputs; ++o)
+        for (std::size_t v = 0; v < Vectors; ++v) acc[o][v] = V(T(0));
+    const std::size_t offsets[9] = {p.offset(0, 0), p.offset(0, 1), p.offset(0, 2), p.offset(1, 0), p.offset(1, 1),
+                                    p.offset(1, 2), p.offset(2, 0), p.offset(2, 1), p.offset(2, 2)};
+    for (std::size_t i = 0; i < inputs; ++i) {
+        const T* plane = in + i * p.stride + q0;
+        const T* weights = taps + i * 9 * ld + o0;
+        for (std::size_t t = 0; t < 9; ++t) {
+            V x[Vectors];
+            for (std::size_t v = 0; v < Vectors; ++v) x[v] = V::load_unaligned(plane + offsets[t] + v * w);
+            for (std::size_t o = 0; o < Outputs; ++o) {
+                const V weight(weights[t * ld + o]);
+                for (std::size_t v = 0; v < Vectors; ++v) acc[o][v] = xsimd::fma(weight, x[v], acc[o][v]);
+            }
+        }
+    }
+    for (std::size_t o = 0; o < Outputs; ++o)
+        for (std::size_t v = 0; v < Vectors; ++v) acc[o][v].store_unaligned(out + (o0 + o) * p.span + q0 + v * w);
+}
+
+// As many vectors of positions per block as keep the accumulators and the loaded inputs within the 32
+// vector registers of AVX-512 (16 of AVX2 spill a little; measured still faster than smaller blocks).
+template <std::size_t Outputs>
+inline constexpr std::size_t correlate3x3_vectors = Outputs >= 6 ? 3 : Outputs >= 4 ? 5 : Outputs >= 2 ? 8 : 12;
+
+// out[o][q] = sum over i < inputs, (kh, kw) of taps[(i 9 + kh 3 + kw) ld + o] in[i][q + kh Wp + kw], for
+// o < outputs and q < span: `in` holds `inputs` padded planes, `out` `outputs` planes of span positions.
+template <class T>
+void correlate3x3(const PaddedPlanes& p, const T* in, std::size_t inputs, const T* taps, std::size_t ld,
+                  std::size_t outputs, T* out)
+{
+    constexpr std::size_t max_outputs = 8, w = simd::width<T>;
+    const std::size_t vectors = p.span / w;
+    for (std::size_t o0 = 0; o0 < outputs; o0 += max_outputs)
+        with_count<max_outputs>(std::min(max_outputs, outputs - o0), [&](auto block) {
+            constexpr std::size_t Outputs = decltype(block)::value, Vectors = correlate3x3_vectors<Outputs>;
+            std::size_t v = 0;
+            for (; v + Vectors <= vectors; v += Vectors)
+                correlate3x3_block<T, Outputs, Vectors>(p, in, inputs, taps, ld, o0, v * w, out);
+            if (v < vectors)
+                with_count<Vectors>(vectors - v, [&](auto rest) {
+                    correlate3x3_block<T, Outputs, decltype(rest)::value>(p, in, inputs, taps, ld, o0, v * w, out);
+                });
+        });
+}
+
+// The taps of d input: flipped[(o 9 + t) ld' + i] = weight[(i 9 + 8 - t) ld + o], a (outputs 9) x inputs
+// matrix, so that d input is correlate3x3 of dY's planes with it.
+template <class T>
+void flip_taps(const T* weight, std::size_t ld, std::size_t inputs, std::size_t outputs, T* flipped)
+{
+    for (std::size_t i = 0; i < inputs; ++i)
+        for (std::size_t t = 0; t < 9; ++t)
+            for (std::size_t o = 0; o < outputs; ++o) flipped[(o * 9 + 8 - t) * inputs + i] = weight[(i * 9 + t) * ld + o];
+}
+
+// d weight, in SIMD lanes: lanes[((i 9 + t) outputs + o) w + l] += the lane-l partial sum over positions q
+// of in[i][q + offset(t)] dy[o][q], for one image. `dy` holds `outputs` padded planes of dY (its spare
+// positions are zero, so they add nothing). The lanes are summed once per batch (sum_lanes), not once per
+// image: a 7 x 7 image is only four vectors of floats.
+template <class T, std::size_t Outputs>
+inline void weight_grad3x3_block(const PaddedPlanes& p, const T* plane, const T* dy, std::size_t outputs,
+                                 std::size_t o0, T* lanes)
+{
+    using V = simd::batch<T>;
+    constexpr std::size_t w = simd::width<T>;
+    for (std::size_t kh = 0; kh < 3; ++kh) {
+        V acc[3][Outputs];
+        for (std::size_t kw = 0; kw < 3; ++kw)
+            for (std::size_t o = 0; o < Outputs; ++o) acc[kw][o] = V(T(0));
+        const T* row = plane + p.offset(kh, 0);
+        for (std::size_t q = 0; q < p.span; q += w) {
+            const V x0 = V::load_unaligned(row + q), x1 = V::load_unaligned(row + q + 1),
+                    x2 = V::load_unaligned(row + q + 2);
+            for (std::size_t o = 0; o < Outputs; ++o) {
+                const V d = V::load_unaligned(dy + (o0 + o) * p.stride + p.lead + q);
+                acc[0][o] = xsimd::fma(x0, d, acc[0][o]);
+                acc[1][o] = xsimd::fma(x1, d, acc[1][o]);
+                acc[2][o] = xsimd::fma(x2, d, acc[2][o]);
+            }
+        }
+        for (std::size_t kw = 0; kw < 3; ++kw)
+            for (std::size_t o = 0; o < Outputs; ++o) {
+                T* to = lanes + ((kh * 3 + kw) * outputs + o0 + o) * w;
+                (V::load_unaligned(to) + acc[kw][o]).store_unaligned(to);
+            }
+    }
+}
+
+template <class T>
+void weight_grad3x3(const PaddedPlanes& p, const T* in, std::size_t inputs, const T* dy, std::size_t outputs, T* lanes)
+{
+    constexpr std::size_t max_outputs = 8, w = simd::width<T>;
+    for (std::size_t i = 0; i < inputs; ++i)
+        for (std::size_t o0 = 0; o0 < outputs; o0 += max_outputs)
+            with_count<max_outputs>(std::min(max_outputs, outputs - o0), [&](auto block) {
+                weight_grad3x3_block<T, decltype(block)::value>(p, in + i * p.stride, dy, outputs, o0,
+                                                                lanes + i * 9 * outputs * w);
+            });
+}
+
+// d weight[r, o] += the sum of the lanes of row r = (i 9 + t), output o.
+template <class T>
+void sum_lanes(const T* lanes, std::size_t rows, std::size_t outputs, T* weight_grad, std::size_t ld)
+{
+    constexpr std::size_t w = simd::width<T>;
+    for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t o = 0; o < outputs; ++o)
+            weight_grad[r * ld + o] += simd::reduce_add(simd::batch<T>::load_unaligned(lanes + (r * outputs + o) * w));
+}
+
+}  // namespace bijou::detail
