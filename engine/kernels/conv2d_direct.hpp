@@ -102,10 +102,12 @@ inline void correlate3x3_block(const PaddedPlanes& p, const T* in, std::size_t i
         for (std::size_t v = 0; v < Vectors; ++v) acc[o][v].store_unaligned(out + (o0 + o) * p.span + q0 + v * w);
 }
 
-// As many vectors of positions per block as keep the accumulators and the loaded inputs within the 32
-// vector registers of AVX-512 (16 of AVX2 spill a little; measured still faster than smaller blocks).
+// Blocks of at most 4 outputs by as many vectors of positions as keep the accumulators, the loaded
+// inputs and one weight within the 16 vector registers of AVX2: 4 x 3, 3 x 4, 2 x 5, 1 x 7 (measured on
+// the Glow's shapes: blocks of 8 outputs, which spill, ran at half the speed).
+inline constexpr std::size_t correlate3x3_outputs = 4;
 template <std::size_t Outputs>
-inline constexpr std::size_t correlate3x3_vectors = Outputs >= 6 ? 3 : Outputs >= 4 ? 5 : Outputs >= 2 ? 8 : 12;
+inline constexpr std::size_t correlate3x3_vectors = Outputs >= 4 ? 3 : Outputs == 3 ? 4 : Outputs == 2 ? 5 : 7;
 
 // out[o][q] = sum over i < inputs, (kh, kw) of taps[(i 9 + kh 3 + kw) ld + o] in[i][q + kh Wp + kw], for
 // o < outputs and q < span: `in` holds `inputs` padded planes, `out` `outputs` planes of span positions.
@@ -113,7 +115,7 @@ template <class T>
 void correlate3x3(const PaddedPlanes& p, const T* in, std::size_t inputs, const T* taps, std::size_t ld,
                   std::size_t outputs, T* out)
 {
-    constexpr std::size_t max_outputs = 8, w = simd::width<T>;
+    constexpr std::size_t max_outputs = correlate3x3_outputs, w = simd::width<T>;
     const std::size_t vectors = p.span / w;
     for (std::size_t o0 = 0; o0 < outputs; o0 += max_outputs)
         with_count<max_outputs>(std::min(max_outputs, outputs - o0), [&](auto block) {
@@ -171,10 +173,11 @@ inline void weight_grad3x3_block(const PaddedPlanes& p, const T* plane, const T*
     }
 }
 
+// Blocks of up to 4 outputs: 3 x 4 accumulators, three shifted inputs and one dY vector in 16 registers.
 template <class T>
 void weight_grad3x3(const PaddedPlanes& p, const T* in, std::size_t inputs, const T* dy, std::size_t outputs, T* lanes)
 {
-    constexpr std::size_t max_outputs = 8, w = simd::width<T>;
+    constexpr std::size_t max_outputs = 4, w = simd::width<T>;
     for (std::size_t i = 0; i < inputs; ++i)
         for (std::size_t o0 = 0; o0 < outputs; o0 += max_outputs)
             with_count<max_outputs>(std::min(max_outputs, outputs - o0), [&](auto block) {
