@@ -219,6 +219,15 @@ void col2im_add(const Conv2dGeometry& g, T* col, std::size_t ld, T* image)
 inline constexpr std::size_t conv2d_gemm_columns = 1024;
 inline std::size_t conv2d_group(std::size_t pixels) { return std::max<std::size_t>(1, conv2d_gemm_columns / pixels); }
 
+// Images per padded plane of the direct path (conv2d_direct.hpp): enough for about this many positions
+// (G (H + 1) (W + 1)), so that a 7 x 7 image's few vectors become a range long enough to amortise each
+// block's set-up, while the planes of 64 channels stay within L2.
+inline constexpr std::size_t conv2d_direct_positions = 512;
+inline std::size_t conv2d_direct_group(const ImageShape& in)
+{
+    return std::max<std::size_t>(1, conv2d_direct_positions / ((in.height + 1) * (in.width + 1)));
+}
+
 // Where the direct path is faster than im2col + GEMM (measured: decisions 27): few channels on one side.
 inline constexpr std::size_t conv2d_direct_channels = 16;
 inline bool conv2d_direct_pays(const Conv2dGeometry& g)
@@ -291,10 +300,16 @@ struct Conv2d {
         };
         if (direct_) {
             const std::size_t Ci = geometry.in.channels, Co = geometry.out.channels;
-            planes_ = detail::padded_planes<T>(geometry.in.height, geometry.in.width);
+            const auto planes = detail::padded_planes<T>(geometry.in.height, geometry.in.width,
+                                                         std::min(in.rows, detail::conv2d_direct_group(geometry.in)));
+            if (planes.images != planes_.images || planes.stride != planes_.stride) {  // new zeros for a new layout
+                padded_.clear();
+                padded_dy_.clear();
+            }
+            planes_ = planes;
             size_to(padded_, Ci * planes_.stride);
             size_to(padded_dy_, Co * planes_.stride);
-            size_to(result_, std::max(Ci, Co) * planes_.span);
+            size_to(result_, std::max(Ci, Co) * planes_.span());
             size_to(flipped_, 9 * Ci * Co);
             size_to(lanes_, 9 * Ci * Co * simd::width<T>);
         } else if (!geometry.is_pointwise()) {
@@ -407,29 +422,30 @@ struct Conv2d {
     }
 
     // y[n, co] = b[co] + the correlation of image n's padded planes with the weight, unpacked from rows
-    // of Wp positions to rows of W pixels.
+    // of Wp positions to rows of W pixels; a group of images at a time.
     template <class In, class Weight>
     void forward_direct(const In& in, const Weight& w, std::size_t rows, const T* b, T* y) const
     {
         const detail::PaddedPlanes& p = planes_;
         const std::size_t Ci = geometry.in.channels, Co = geometry.out.channels, H = p.height, W = p.width;
-        for (std::size_t n = 0; n < rows; ++n) {
-            detail::pad_planes(p, in.value + n * in.row_stride, Ci, padded_.data());
-            detail::correlate3x3(p, padded_.data(), Ci, w.value, w.ld, Co, result_.data());
-            T* image = y + n * Co * H * W;
-            for (std::size_t co = 0; co < Co; ++co) {
-                const T shift = b != nullptr ? b[co] : T(0);
-                const T* from = result_.data() + co * p.span;
-                T* to = image + co * H * W;
-                for (std::size_t r = 0; r < H; ++r)
-                    for (std::size_t c = 0; c < W; ++c) to[r * W + c] = from[r * p.row + c] + shift;
-            }
+        for (std::size_t first = 0; first < rows; first += p.images) {
+            const std::size_t G = std::min(p.images, rows - first), span = p.span(G);
+            detail::pad_planes(p, in.value + first * in.row_stride, in.row_stride, G, Ci, padded_.data());
+            detail::correlate3x3(p, span, padded_.data(), Ci, w.value, w.ld, Co, result_.data());
+            for (std::size_t g = 0; g < G; ++g)
+                for (std::size_t co = 0; co < Co; ++co) {
+                    const T shift = b != nullptr ? b[co] : T(0);
+                    const T* from = result_.data() + co * p.span() + p.position(g, 0);
+                    T* to = y + ((first + g) * Co + co) * H * W;
+                    for (std::size_t r = 0; r < H; ++r)
+                        for (std::size_t c = 0; c < W; ++c) to[r * W + c] = from[r * p.row + c] + shift;
+                }
         }
     }
 
-    // Per image: dY into padded planes; d weight's lanes += its dot products with the shifted input
-    // planes; d input += the correlation of dY with the flipped weight. The lanes are summed into
-    // d weight once, after the last image.
+    // Per group of images: dY into padded planes; d weight's lanes += its dot products with the shifted
+    // input planes; d input += the correlation of dY with the flipped weight. The lanes are summed into
+    // d weight once, after the last group.
     template <class In, class Weight>
     void backward_direct(const In& in, const Weight& w, std::size_t rows, const T* dy) const
     {
@@ -438,21 +454,22 @@ struct Conv2d {
         if (w.adjoint == nullptr && in.adjoint == nullptr) return;
         if (in.adjoint != nullptr) detail::flip_taps(w.value, w.ld, Ci, Co, flipped_.data());
         if (w.adjoint != nullptr) std::fill(lanes_.begin(), lanes_.end(), T(0));
-        for (std::size_t n = 0; n < rows; ++n) {
-            detail::pad_planes(p, dy + n * Co * H * W, Co, padded_dy_.data());
+        for (std::size_t first = 0; first < rows; first += p.images) {
+            const std::size_t G = std::min(p.images, rows - first), span = p.span(G);
+            detail::pad_planes(p, dy + first * Co * H * W, Co * H * W, G, Co, padded_dy_.data());
             if (w.adjoint != nullptr) {
-                detail::pad_planes(p, in.value + n * in.row_stride, Ci, padded_.data());
-                detail::weight_grad3x3(p, padded_.data(), Ci, padded_dy_.data(), Co, lanes_.data());
+                detail::pad_planes(p, in.value + first * in.row_stride, in.row_stride, G, Ci, padded_.data());
+                detail::weight_grad3x3(p, span, padded_.data(), Ci, padded_dy_.data(), Co, lanes_.data());
             }
             if (in.adjoint != nullptr) {
-                detail::correlate3x3(p, padded_dy_.data(), Co, flipped_.data(), Ci, Ci, result_.data());
-                T* image = in.adjoint + n * in.row_stride;
-                for (std::size_t ci = 0; ci < Ci; ++ci) {
-                    const T* from = result_.data() + ci * p.span;
-                    T* to = image + ci * H * W;
-                    for (std::size_t r = 0; r < H; ++r)
-                        for (std::size_t c = 0; c < W; ++c) to[r * W + c] += from[r * p.row + c];
-                }
+                detail::correlate3x3(p, span, padded_dy_.data(), Co, flipped_.data(), Ci, Ci, result_.data());
+                for (std::size_t g = 0; g < G; ++g)
+                    for (std::size_t ci = 0; ci < Ci; ++ci) {
+                        const T* from = result_.data() + ci * p.span() + p.position(g, 0);
+                        T* to = in.adjoint + (first + g) * in.row_stride + ci * H * W;
+                        for (std::size_t r = 0; r < H; ++r)
+                            for (std::size_t c = 0; c < W; ++c) to[r * W + c] += from[r * p.row + c];
+                    }
             }
         }
         if (w.adjoint != nullptr) detail::sum_lanes(lanes_.data(), 9 * Ci, Co, w.adjoint, w.ld);

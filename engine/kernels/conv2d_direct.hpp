@@ -6,7 +6,10 @@
 // zero after each row is also the zero before the next one, and a zero row lies above and below. With
 // the output at position q = r Wp + c (c = W is a spare position whose value is never used), window
 // position (kh, kw) reads the plane at q + kh Wp + kw for every q alike, so a 3x3 correlation is nine
-// shifted multiply-adds over one flat range:
+// shifted multiply-adds over one flat range. A plane holds a group of G images one below the other, one
+// zero row between them (the one below an image is the one above the next), so that the flat range
+// spans G images: a 7 x 7 image alone is only seven vectors of floats, too short to amortise a block's
+// set-up and the sums of d weight.
 //
 //   out[o][q] = sum over i, (kh, kw) of taps[(i 9 + kh 3 + kw) ld + o] plane[i][q + kh Wp + kw]
 //
@@ -26,42 +29,58 @@
 
 namespace bijou::detail {
 
-// The layout of the padded planes of H x W images. A plane holds `lead` zeros (the row above and the
-// column left of pixel (0, 0)), then rows of W pixels and one zero, then zeros to `stride`; pixel
-// (r, c) is at lead + r row + c. Outputs are computed for q in [0, span): H rows of Wp positions,
-// rounded up to whole vectors, and read the plane up to q + 2 Wp + 2 < stride.
+// The layout of the padded planes of groups of H x W images. A plane holds `lead` zeros (the row above
+// and the column left of the first pixel), then for each image of the group H rows of W pixels and one
+// zero and a zero row, then zeros to `stride`: pixel (g, r, c) is at lead + position(g, r) + c. Outputs
+// are computed for positions q in [0, span(g)) of the first g images, whole vectors, and read the plane
+// up to q + 2 Wp + 2 < stride.
 struct PaddedPlanes {
-    std::size_t height = 0, width = 0, row = 0, lead = 0, span = 0, stride = 0;
+    std::size_t height = 0, width = 0, images = 0, row = 0, lead = 0, stride = 0;
+    std::size_t vector = 1;  // the SIMD width
 
     std::size_t offset(std::size_t kh, std::size_t kw) const { return kh * row + kw; }
+    std::size_t position(std::size_t image, std::size_t r) const { return (image * (height + 1) + r) * row; }
+    std::size_t span(std::size_t images_used) const
+    {
+        return (position(images_used - 1, height) + vector - 1) / vector * vector;
+    }
+    std::size_t span() const { return span(images); }
 };
 
 template <class T>
-PaddedPlanes padded_planes(std::size_t height, std::size_t width)
+PaddedPlanes padded_planes(std::size_t height, std::size_t width, std::size_t images)
 {
-    constexpr std::size_t w = simd::width<T>;
-    const auto round_up = [](std::size_t n) { return (n + w - 1) / w * w; };
     PaddedPlanes p;
     p.height = height;
     p.width = width;
+    p.images = images;
+    p.vector = simd::width<T>;
     p.row = width + 1;
     p.lead = p.row + 1;
-    p.span = round_up(height * p.row);
-    p.stride = round_up(p.span + 2 * p.row + 2);
+    p.stride = (p.span() + 2 * p.row + 2 + p.vector - 1) / p.vector * p.vector;
     return p;
 }
 
-// Copies `channels` planes of H x W pixels (contiguous, channel-major) into padded planes whose zeros
-// are already in place (only the pixels are written, so the zeros written once stay).
+// Copies `channels` planes of H x W pixels of `images` images (each channel-major, image n at
+// first + n image_stride) into padded planes whose zeros are already in place: only the pixels are
+// written, so the zeros written once stay. The pixels of the group's unused images are zeroed, so that
+// the last vector of a shorter span reads zeros there.
 template <class T>
-void pad_planes(const PaddedPlanes& p, const T* image, std::size_t channels, T* planes)
+void pad_planes(const PaddedPlanes& p, const T* first, std::size_t image_stride, std::size_t images,
+                std::size_t channels, T* planes)
 {
-    for (std::size_t c = 0; c < channels; ++c) {
-        const T* from = image + c * p.height * p.width;
-        T* to = planes + c * p.stride + p.lead;
-        for (std::size_t r = 0; r < p.height; ++r)
-            for (std::size_t x = 0; x < p.width; ++x) to[r * p.row + x] = from[r * p.width + x];
-    }
+    const std::size_t H = p.height, W = p.width;
+    for (std::size_t c = 0; c < channels; ++c)
+        for (std::size_t g = 0; g < p.images; ++g) {
+            T* to = planes + c * p.stride + p.lead + p.position(g, 0);
+            if (g >= images) {
+                for (std::size_t r = 0; r < H; ++r) std::fill(to + r * p.row, to + r * p.row + W, T(0));
+                continue;
+            }
+            const T* from = first + g * image_stride + c * H * W;
+            for (std::size_t r = 0; r < H; ++r)
+                for (std::size_t x = 0; x < W; ++x) to[r * p.row + x] = from[r * W + x];
+        }
 }
 
 // Calls f(std::integral_constant<std::size_t, n>{}) for a run-time n in [1, Max].
@@ -99,7 +118,7 @@ inline void correlate3x3_block(const PaddedPlanes& p, const T* in, std::size_t i
         }
     }
     for (std::size_t o = 0; o < Outputs; ++o)
-        for (std::size_t v = 0; v < Vectors; ++v) acc[o][v].store_unaligned(out + (o0 + o) * p.span + q0 + v * w);
+        for (std::size_t v = 0; v < Vectors; ++v) acc[o][v].store_unaligned(out + (o0 + o) * p.span() + q0 + v * w);
 }
 
 // Blocks of at most 4 outputs by as many vectors of positions as keep the accumulators, the loaded
@@ -110,13 +129,14 @@ template <std::size_t Outputs>
 inline constexpr std::size_t correlate3x3_vectors = Outputs >= 4 ? 3 : Outputs == 3 ? 4 : Outputs == 2 ? 5 : 7;
 
 // out[o][q] = sum over i < inputs, (kh, kw) of taps[(i 9 + kh 3 + kw) ld + o] in[i][q + kh Wp + kw], for
-// o < outputs and q < span: `in` holds `inputs` padded planes, `out` `outputs` planes of span positions.
+// o < outputs and q < span: `in` holds `inputs` padded planes, `out` `outputs` planes of span()
+// positions.
 template <class T>
-void correlate3x3(const PaddedPlanes& p, const T* in, std::size_t inputs, const T* taps, std::size_t ld,
-                  std::size_t outputs, T* out)
+void correlate3x3(const PaddedPlanes& p, std::size_t span, const T* in, std::size_t inputs, const T* taps,
+                  std::size_t ld, std::size_t outputs, T* out)
 {
     constexpr std::size_t max_outputs = correlate3x3_outputs, w = simd::width<T>;
-    const std::size_t vectors = p.span / w;
+    const std::size_t vectors = span / w;
     for (std::size_t o0 = 0; o0 < outputs; o0 += max_outputs)
         with_count<max_outputs>(std::min(max_outputs, outputs - o0), [&](auto block) {
             constexpr std::size_t Outputs = decltype(block)::value, Vectors = correlate3x3_vectors<Outputs>;
@@ -141,12 +161,11 @@ void flip_taps(const T* weight, std::size_t ld, std::size_t inputs, std::size_t 
 }
 
 // d weight, in SIMD lanes: lanes[((i 9 + t) outputs + o) w + l] += the lane-l partial sum over positions q
-// of in[i][q + offset(t)] dy[o][q], for one image. `dy` holds `outputs` padded planes of dY (its spare
-// positions are zero, so they add nothing). The lanes are summed once per batch (sum_lanes), not once per
-// image: a 7 x 7 image is only four vectors of floats.
+// of in[i][q + offset(t)] dy[o][q], q < span, for one group. `dy` holds `outputs` padded planes of dY
+// (its spare positions are zero, so they add nothing). The lanes are summed once per batch (sum_lanes).
 template <class T, std::size_t Outputs>
-inline void weight_grad3x3_block(const PaddedPlanes& p, const T* plane, const T* dy, std::size_t outputs,
-                                 std::size_t o0, T* lanes)
+inline void weight_grad3x3_block(const PaddedPlanes& p, std::size_t span, const T* plane, const T* dy,
+                                 std::size_t outputs, std::size_t o0, T* lanes)
 {
     using V = simd::batch<T>;
     constexpr std::size_t w = simd::width<T>;
@@ -155,7 +174,7 @@ inline void weight_grad3x3_block(const PaddedPlanes& p, const T* plane, const T*
         for (std::size_t kw = 0; kw < 3; ++kw)
             for (std::size_t o = 0; o < Outputs; ++o) acc[kw][o] = V(T(0));
         const T* row = plane + p.offset(kh, 0);
-        for (std::size_t q = 0; q < p.span; q += w) {
+        for (std::size_t q = 0; q < span; q += w) {
             const V x0 = V::load_unaligned(row + q), x1 = V::load_unaligned(row + q + 1),
                     x2 = V::load_unaligned(row + q + 2);
             for (std::size_t o = 0; o < Outputs; ++o) {
@@ -175,13 +194,14 @@ inline void weight_grad3x3_block(const PaddedPlanes& p, const T* plane, const T*
 
 // Blocks of up to 4 outputs: 3 x 4 accumulators, three shifted inputs and one dY vector in 16 registers.
 template <class T>
-void weight_grad3x3(const PaddedPlanes& p, const T* in, std::size_t inputs, const T* dy, std::size_t outputs, T* lanes)
+void weight_grad3x3(const PaddedPlanes& p, std::size_t span, const T* in, std::size_t inputs, const T* dy,
+                    std::size_t outputs, T* lanes)
 {
     constexpr std::size_t max_outputs = 4, w = simd::width<T>;
     for (std::size_t i = 0; i < inputs; ++i)
         for (std::size_t o0 = 0; o0 < outputs; o0 += max_outputs)
             with_count<max_outputs>(std::min(max_outputs, outputs - o0), [&](auto block) {
-                weight_grad3x3_block<T, decltype(block)::value>(p, in + i * p.stride, dy, outputs, o0,
+                weight_grad3x3_block<T, decltype(block)::value>(p, span, in + i * p.stride, dy, outputs, o0,
                                                                 lanes + i * 9 * outputs * w);
             });
 }

@@ -80,6 +80,7 @@ const ConvCase conv_cases[] = {
     {{3, 6, 1}, 2, 3, 1, Padding::same, true, 3},
     {{2, 14, 14}, 17, 3, 1, Padding::same, true, 2},
     {{12, 7, 7}, 5, 3, 1, Padding::same, false, 3},
+    {{2, 7, 7}, 3, 3, 1, Padding::same, true, 11},  // the direct path's groups of 8 images and a last one of 3
 };
 
 // The algorithms that apply to a case: im2col + GEMM always, the direct path at 3x3, stride 1, "same".
