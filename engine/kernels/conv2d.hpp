@@ -1,5 +1,6 @@
 // conv2d: a 2-D convolution (cross-correlation, as in PyTorch and every deep-learning library) over
-// the images in the rows of a batch, lowered to GEMM a group of images at a time.
+// the images in the rows of a batch: computed directly on padded planes, or lowered to GEMM a group of
+// images at a time.
 //
 //   auto y = conv2d(x, weight, bias, {.input = {4, 14, 14}, .kernel = 3});   // "same" padding, stride 1
 //
@@ -9,6 +10,12 @@
 //           that the initialisers apply unchanged (PyTorch's Co x Ci x k x k, transposed)
 //   bias    1 x Co (optional)
 //   y       batch x (Co * Ho * Wo)
+//
+// Two paths. The direct one (conv2d_direct.hpp) serves 3x3 "same" convolutions of stride 1 into few
+// output channels (detail::conv2d_direct_pays, decisions 27): each channel of a group of images is
+// copied into a zero-bordered plane, the nine window positions become nine shifted multiply-adds over
+// it, and d input and d weight are the same correlation with the flipped weight and dot products of
+// shifted planes with dY; no patch matrix is written. Every other convolution goes through GEMM:
 //
 // For a group of G images, im2col writes the patches side by side as a (Ci k k) x (G Ho Wo) matrix
 // `col`, and the output is weight^T col, a Co x (G Ho Wo) product, scattered back to each image's
@@ -20,7 +27,8 @@
 //
 // Padding "same" keeps ceil(H / stride) rows with zeros split as evenly as possible, the extra one at
 // the bottom (TensorFlow's rule); "valid" keeps the (H - k) / stride + 1 windows that fit.
-// The patch buffers are sized when the program is bound, so a step allocates nothing.
+// The patch buffers and the direct path's planes are sized when the program is bound, so a step
+// allocates nothing. Conv2dOptions::algorithm forces one path (tests and benchmarks compare them).
 #pragma once
 
 #include <algorithm>
@@ -39,8 +47,8 @@ namespace bijou {
 
 enum class Padding { same, valid };
 
-// How conv2d computes: `automatic` takes the direct path where it applies and is faster
-// (detail::conv2d_direct_pays), im2col + GEMM elsewhere; `gemm` and `direct` force one path, for tests
+// How conv2d computes: `automatic` takes the direct path where it is faster (detail::conv2d_direct_pays),
+// im2col + GEMM elsewhere; `gemm` and `direct` force one path, for tests
 // and benchmarks that compare them (`direct` only where it applies: 3x3, stride 1, "same").
 enum class Conv2dAlgorithm { automatic, gemm, direct };
 
@@ -228,11 +236,16 @@ inline std::size_t conv2d_direct_group(const ImageShape& in)
     return std::max<std::size_t>(1, conv2d_direct_positions / ((in.height + 1) * (in.width + 1)));
 }
 
-// Where the direct path is faster than im2col + GEMM (measured: decisions 27): few channels on one side.
-inline constexpr std::size_t conv2d_direct_channels = 16;
+// Where the direct path is faster than im2col + GEMM: 3x3 "same" at stride 1 into at most 16 output
+// channels. Measured (bench_conv2d_shapes --compare --sweep, float, batch 64, Ci 2..64 x Co 4..64 at
+// 14 x 14 and 7 x 7): every shape with Co <= 16 ran 1.1x to 4.4x faster direct (64 -> 4: 4.4x, 2 -> 16:
+// 1.1x); at Co = 32 it varied from 0.92x to 2.3x, and with few inputs into 64 outputs (2, 4, 8, 16 -> 64)
+// GEMM won (direct 0.65x to 0.96x): a GEMM with 64 rows runs near its peak, while the direct path then
+// spends its time copying 64 planes of dY and of the output. So few input channels alone do not qualify.
+inline constexpr std::size_t conv2d_direct_max_outputs = 16;
 inline bool conv2d_direct_pays(const Conv2dGeometry& g)
 {
-    return g.is_same3x3() && (g.in.channels <= conv2d_direct_channels || g.out.channels <= conv2d_direct_channels);
+    return g.is_same3x3() && g.out.channels <= conv2d_direct_max_outputs;
 }
 
 // No bias: an operand that reaches no source.

@@ -6,12 +6,13 @@
 // zero after each row is also the zero before the next one, and a zero row lies above and below. With
 // the output at position q = r Wp + c (c = W is a spare position whose value is never used), window
 // position (kh, kw) reads the plane at q + kh Wp + kw for every q alike, so a 3x3 correlation is nine
-// shifted multiply-adds over one flat range. A plane holds a group of G images one below the other, one
-// zero row between them (the one below an image is the one above the next), so that the flat range
-// spans G images: a 7 x 7 image alone is only seven vectors of floats, too short to amortise a block's
-// set-up and the sums of d weight.
+// shifted multiply-adds over one flat range:
 //
 //   out[o][q] = sum over i, (kh, kw) of taps[(i 9 + kh 3 + kw) ld + o] plane[i][q + kh Wp + kw]
+//
+// A plane holds a group of G images one below the other, one zero row between them (the one below an
+// image is the one above the next), so that the flat range spans G images: a 7 x 7 image alone is only
+// seven vectors of floats, too short to amortise a block's set-up and the sums of d weight.
 //
 // Forward is this correlation of the input's planes with the weight; d input is the same correlation
 // of dY's planes with the weight flipped in (kh, kw) and transposed in (ci, co); d weight is, per weight,
@@ -157,7 +158,8 @@ void flip_taps(const T* weight, std::size_t ld, std::size_t inputs, std::size_t 
 {
     for (std::size_t i = 0; i < inputs; ++i)
         for (std::size_t t = 0; t < 9; ++t)
-            for (std::size_t o = 0; o < outputs; ++o) flipped[(o * 9 + 8 - t) * inputs + i] = weight[(i * 9 + t) * ld + o];
+            for (std::size_t o = 0; o < outputs; ++o)
+                flipped[(o * 9 + 8 - t) * inputs + i] = weight[(i * 9 + t) * ld + o];
 }
 
 // d weight, in SIMD lanes: lanes[((i 9 + t) outputs + o) w + l] += the lane-l partial sum over positions q
