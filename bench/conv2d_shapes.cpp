@@ -3,9 +3,16 @@
 // first 3x3 (C/2 -> 64), the 1x1 (64 -> 64) and the last 3x3 (64 -> C) convolution.
 //
 //   bench_conv2d_shapes [--batch 64] [--repeats 30] [--out DIR]     prints a table; DIR/metrics.json
+//   bench_conv2d_shapes --compare [--rounds 5] [--sweep]             the GEMM path against the direct one
 //
 // FLOPs: 2 B Co (Ho Wo) (Ci k k) for the forward product, as many for each of the two backward ones.
 // Each time is the median over --repeats runs of forward + backward.
+//
+// --compare times each 3x3 shape with conv2d's two algorithms forced (Conv2dAlgorithm::gemm and
+// ::direct), on the same data through the same Input and Params: per round, every shape runs each
+// algorithm once (--repeats runs, their median), alternating which goes first, and the table shows the
+// median over --rounds rounds. --sweep adds 3x3 shapes of Ci in {2, 4, 8, 16, 32, 64} to Co in {4, 8, 16,
+// 32, 64} channels at 14 x 14 and 7 x 7: the measurements behind detail::conv2d_direct_pays.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -48,6 +55,84 @@ double median(std::vector<double> v)
     return v[v.size() / 2];
 }
 
+double conv_flops(std::size_t batch, const Conv2dGeometry& g)
+{
+    return 3 * 2.0 * double(batch) * double(g.out.channels) * double(g.out.pixels()) * double(g.patch_rows());
+}
+
+// One convolution's program (forward, then backward of the mean of its row sums), timed.
+struct Timed {
+    Input<float> x;
+    Param<float> w, b;
+    Conv2dGeometry g;
+    Tensor<float> data;
+
+    Timed(const Shape2d& s, std::size_t batch, std::mt19937_64& rng)
+        : x(s.in.size(), "x", {.requires_grad = true}),
+          w(normal(s.in.channels * s.kernel * s.kernel, s.out_channels, 0.1f, rng), "w"),
+          b(Tensor<float>(xt::zeros<float>({std::size_t(1), s.out_channels})), "b"),
+          g(conv2d_geometry("bench", {s.in, s.kernel, 1, Padding::same}, s.out_channels))
+    {
+        data = normal(batch, s.in.size(), 1, rng);
+    }
+
+    // The median ms of `repeats` runs of forward + backward with the algorithm, after three warm-up runs.
+    double time(const Shape2d& s, Conv2dAlgorithm algorithm, std::size_t batch, std::size_t repeats)
+    {
+        const Conv2dOptions options{s.in, s.kernel, 1, Padding::same, algorithm};
+        Program program(mean(sum(conv2d(x, w, b, options), 1)));
+        program.bind(batch);
+        x.set(data);
+        std::vector<double> ms;
+        for (std::size_t r = 0; r < repeats + 3; ++r) {
+            const auto start = std::chrono::steady_clock::now();
+            program.forward();
+            program.backward();
+            const double elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+            program.zero_grad();
+            if (r >= 3) ms.push_back(elapsed);
+        }
+        return median(ms);
+    }
+};
+
+int compare(std::size_t batch, std::size_t repeats, std::size_t rounds, bool sweep)
+{
+    std::vector<Shape2d> cases;
+    std::vector<std::string> names;
+    for (const Shape2d& s : shapes)
+        if (s.kernel == 3) cases.push_back(s);
+    if (sweep)
+        for (const std::size_t size : {14, 7})
+            for (const std::size_t ci : {2, 4, 8, 16, 32, 64})
+                for (const std::size_t co : {4, 8, 16, 32, 64}) cases.push_back({"sweep", {ci, size, size}, co, 3});
+    std::mt19937_64 rng(1);
+    std::vector<Timed> timed;
+    timed.reserve(cases.size());
+    for (const Shape2d& s : cases) timed.emplace_back(s, batch, rng);
+    std::vector<std::vector<double>> gemm(cases.size()), direct(cases.size());
+    for (std::size_t round = 0; round < rounds; ++round)
+        for (std::size_t i = 0; i < cases.size(); ++i) {
+            const bool gemm_first = (round + i) % 2 == 0;
+            for (int k = 0; k < 2; ++k) {
+                const bool run_gemm = (k == 0) == gemm_first;
+                const double ms = timed[i].time(cases[i], run_gemm ? Conv2dAlgorithm::gemm : Conv2dAlgorithm::direct,
+                                                batch, repeats);
+                (run_gemm ? gemm : direct)[i].push_back(ms);
+            }
+        }
+    std::printf("%-14s %-10s %4s %10s %10s %10s %10s %7s %s\n", "conv", "input", "Co", "gemm ms", "GFLOP/s", "direct ms",
+                "GFLOP/s", "ratio", "automatic");
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+        const double flops = conv_flops(batch, timed[i].g), old_ms = median(gemm[i]), new_ms = median(direct[i]);
+        std::printf("%-14s %-10s %4zu %10.3f %10.1f %10.3f %10.1f %7.2f %s\n", cases[i].where,
+                    to_string(cases[i].in).c_str(), cases[i].out_channels, old_ms, flops / (old_ms * 1e6), new_ms,
+                    flops / (new_ms * 1e6), old_ms / new_ms, detail::conv2d_direct_pays(timed[i].g) ? "direct" : "gemm");
+    }
+    std::printf("medians over %zu rounds of the median of %zu runs; ratio: gemm ms / direct ms\n", rounds, repeats);
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv)
@@ -56,7 +141,11 @@ int main(int argc, char** argv)
     const auto batch = cli.option<std::size_t>("batch", 64, "images per call");
     const auto repeats = cli.option<std::size_t>("repeats", 30, "timed runs per shape (the median is reported)");
     const std::string out = cli.option<std::string>("out", "", "directory for metrics.json (none: print only)");
+    const bool compare_paths = cli.flag("compare", "time the GEMM path against the direct one on each 3x3 shape");
+    const auto rounds = cli.option<std::size_t>("rounds", 5, "with --compare: interleaved rounds (the median is reported)");
+    const bool sweep = cli.flag("sweep", "with --compare: also Ci -> Co channels, Ci from 2 to 64, Co from 4 to 64");
     cli.done();
+    if (compare_paths) return compare(batch, repeats, rounds, sweep);
 
     std::mt19937_64 rng(1);
     examples::Metrics metrics;

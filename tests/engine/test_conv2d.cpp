@@ -2,7 +2,8 @@
 // nearest upsampling and the space-to-depth permutations. Values against direct loops in double (no
 // GEMM, no patches), gradients against finite differences, odd sizes, batch 1, channel counts that
 // are not a multiple of the SIMD width, a column slice of channels as the input, float against double,
-// and the errors a wrong geometry gives.
+// and the errors a wrong geometry gives. conv2d's two paths (im2col + GEMM, and the direct 3x3 one)
+// are each checked against the definition and against each other.
 #include <bijou/engine/engine.hpp>
 #include <bijou/engine/kernels/conv2d.hpp>
 #include <bijou/engine/kernels/pool.hpp>
@@ -73,16 +74,33 @@ const ConvCase conv_cases[] = {
     {{1, 23, 23}, 2, 3, 1, Padding::same, true, 3},  // 529 pixels: one image per group, three groups
     {{2, 15, 20}, 3, 3, 1, Padding::valid, false, 5},  // 234 pixels: groups of 4 and a last one of 1
     {{1, 30, 40}, 2, 3, 2, Padding::same, true, 4},  // stride 2, 300 pixels: groups of 3 and 1
+    // 3x3 "same" at stride 1, where the direct path applies: single pixels, rows, columns, many channels
+    {{1, 1, 1}, 1, 3, 1, Padding::same, true, 2},
+    {{2, 1, 5}, 3, 3, 1, Padding::same, false, 1},
+    {{3, 6, 1}, 2, 3, 1, Padding::same, true, 3},
+    {{2, 14, 14}, 17, 3, 1, Padding::same, true, 2},
+    {{12, 7, 7}, 5, 3, 1, Padding::same, false, 3},
+    {{2, 7, 7}, 3, 3, 1, Padding::same, true, 11},  // the direct path's groups of 8 images and a last one of 3
 };
+
+// The algorithms that apply to a case: im2col + GEMM always, the direct path at 3x3, stride 1, "same".
+std::vector<Conv2dAlgorithm> algorithms(const Conv2dGeometry& g)
+{
+    if (g.is_same3x3()) return {Conv2dAlgorithm::gemm, Conv2dAlgorithm::direct};
+    return {Conv2dAlgorithm::gemm};
+}
+
+const char* describe(Conv2dAlgorithm a) { return a == Conv2dAlgorithm::gemm ? "gemm" : "direct"; }
 
 }  // namespace
 
 TEST_CASE("conv2d matches the direct convolution and its gradients match finite differences")
 {
     std::mt19937 rng(11);
-    for (const ConvCase& c : conv_cases) {
-        INFO(describe(c));
-        const Conv2dOptions options{c.in, c.kernel, c.stride, c.padding};
+    for (const ConvCase& c : conv_cases)
+        for (const Conv2dAlgorithm algorithm : algorithms(conv2d_geometry("test", {c.in, c.kernel, c.stride, c.padding}, c.out_channels))) {
+        INFO(describe(c) << ", " << describe(algorithm));
+        const Conv2dOptions options{c.in, c.kernel, c.stride, c.padding, algorithm};
         const Conv2dGeometry g = conv2d_geometry("test", options, c.out_channels);
         Input<double> x(c.in.size(), "x", {.requires_grad = true});
         Param<double> w(testing::uniform(g.patch_rows(), c.out_channels, -1, 1, rng), "w");
@@ -142,27 +160,117 @@ TEST_CASE("Conv2dLayer: parameters, initialisation and output geometry")
 
 TEST_CASE("conv2d reads a slice of whole channels in place and composes with other ops")
 {
-    std::mt19937 rng(12);
-    const ImageShape image{4, 5, 6}, half{2, 5, 6};
-    Input<double> x(image.size(), "x", {.requires_grad = true});
-    auto h = let(tanh(x));
-    const Conv2dOptions options{half, 3, 1, Padding::same};
-    Param<double> w1(testing::uniform(2 * 9, 3, -1, 1, rng), "w1");
-    Param<double> b1(testing::uniform(1, 3, -1, 1, rng), "b1");
-    Param<double> w2(testing::uniform(3, 4, -1, 1, rng), "w2");  // then a 1x1 convolution of the result
-    auto hidden = conv2d(h.slice(half.size(), image.size()), w1, b1, options);
-    Program program(conv2d(relu(hidden) * 1.0, w2, Conv2dOptions{{3, 5, 6}, 1}));
-    program.bind(3);
-    const Tensor<double> data = testing::uniform(3, image.size(), -1, 1, rng);
-    x.set(data);
-    program.forward();
-    const Tensor<double> second_half = xt::view(xt::tanh(data), xt::all(), xt::range(half.size(), image.size()));
-    const Conv2dGeometry g1 = conv2d_geometry("test", options, 3);
-    const Conv2dGeometry g2 = conv2d_geometry("test", {{3, 5, 6}, 1}, 4);
-    const Tensor<double> expected =
-        direct_conv2d(xt::maximum(direct_conv2d(second_half, w1.value(), &b1.value(), g1), 0.0), w2.value(), nullptr, g2);
-    CHECK(xt::allclose(program.value(), expected, 1e-12, 1e-12));
-    CHECK_GRADIENTS(program, {testing::target(x), testing::target(w1), testing::target(b1), testing::target(w2)});
+    // The slice is read by two convolutions, so its adjoint must be added to, not overwritten.
+    for (const Conv2dAlgorithm algorithm : {Conv2dAlgorithm::gemm, Conv2dAlgorithm::direct}) {
+        INFO(describe(algorithm));
+        std::mt19937 rng(12);
+        const ImageShape image{4, 5, 6}, half{2, 5, 6};
+        Input<double> x(image.size(), "x", {.requires_grad = true});
+        auto h = let(tanh(x));
+        const Conv2dOptions options{half, 3, 1, Padding::same, algorithm};
+        Param<double> w1(testing::uniform(2 * 9, 3, -1, 1, rng), "w1");
+        Param<double> b1(testing::uniform(1, 3, -1, 1, rng), "b1");
+        Param<double> w2(testing::uniform(3, 4, -1, 1, rng), "w2");  // then a 1x1 convolution of the result
+        Param<double> w3(testing::uniform(2 * 9, 4, -1, 1, rng), "w3");
+        auto hidden = conv2d(h.slice(half.size(), image.size()), w1, b1, options);
+        Program program(conv2d(relu(hidden) * 1.0, w2, Conv2dOptions{{3, 5, 6}, 1}) +
+                        conv2d(h.slice(half.size(), image.size()), w3, options));
+        program.bind(3);
+        const Tensor<double> data = testing::uniform(3, image.size(), -1, 1, rng);
+        x.set(data);
+        program.forward();
+        const Tensor<double> second_half = xt::view(xt::tanh(data), xt::all(), xt::range(half.size(), image.size()));
+        const Conv2dGeometry g1 = conv2d_geometry("test", options, 3);
+        const Conv2dGeometry g2 = conv2d_geometry("test", {{3, 5, 6}, 1}, 4);
+        const Conv2dGeometry g3 = conv2d_geometry("test", options, 4);
+        const Tensor<double> expected =
+            direct_conv2d(xt::maximum(direct_conv2d(second_half, w1.value(), &b1.value(), g1), 0.0), w2.value(), nullptr, g2) +
+            direct_conv2d(second_half, w3.value(), nullptr, g3);
+        CHECK(xt::allclose(program.value(), expected, 1e-12, 1e-12));
+        CHECK_GRADIENTS(program, {testing::target(x), testing::target(w1), testing::target(b1), testing::target(w2),
+                                  testing::target(w3)});
+    }
+}
+
+namespace {
+
+// max |a - b| <= tolerance max(1, max |b|): relative to the largest entry, as the two paths add the
+// same terms in different orders.
+template <class A, class B>
+bool close(const A& a, const B& b, double tolerance)
+{
+    const double scale = std::max(1.0, double(xt::amax(xt::abs(b))()));
+    return double(xt::amax(xt::abs(a - b))()) <= tolerance * scale;
+}
+
+// The output, d input, d weight and d bias of one algorithm, in double.
+struct ConvResults {
+    Tensor<double> y, dx, dw, db;
+};
+
+template <class T>
+ConvResults run_conv(const Conv2dOptions& options, bool with_bias, Input<T>& x, const Param<T>& w, const Param<T>& b,
+                     const Tensor<T>& data, const Tensor<T>& seed)
+{
+    auto run = [&](auto& program) {
+        program.bind(data.shape()[0]);
+        x.set(data);
+        program.forward();
+        x.grad().fill(T(0));
+        w.zero_grad();
+        b.zero_grad();
+        program.backward_from(seed);
+        return ConvResults{xt::cast<double>(program.value()), xt::cast<double>(x.grad()), xt::cast<double>(w.grad()),
+                           xt::cast<double>(b.grad())};
+    };
+    if (with_bias) {
+        Program program(conv2d(x, w, b, options));
+        return run(program);
+    }
+    Program program(conv2d(x, w, options));
+    return run(program);
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("conv2d's direct path equals its GEMM path: output, d input, d weight and d bias", "", double, float)
+{
+    using T = TestType;
+    const double tolerance = std::is_same_v<T, double> ? 1e-12 : 1e-5;
+    std::mt19937 rng(21);
+    const std::size_t sizes[][2] = {{1, 1}, {1, 5}, {3, 3}, {5, 7}, {7, 7}, {14, 14}};
+    const std::size_t channels[] = {1, 2, 3, 4, 5, 8, 16, 17};
+    for (const auto& size : sizes)
+        for (const std::size_t batch : {1, 3})
+            for (const std::size_t ci : channels)
+                for (const std::size_t co : channels)
+                    for (const bool with_bias : {false, true}) {
+                        const ImageShape in{ci, size[0], size[1]};
+                        INFO(to_string(in) << " -> " << co << " channels, batch " << batch << (with_bias ? ", bias" : ""));
+                        Input<T> x(in.size(), "x", {.requires_grad = true});
+                        Param<T> w(xt::cast<T>(testing::uniform(ci * 9, co, -1, 1, rng)), "w");
+                        Param<T> b(xt::cast<T>(testing::uniform(1, co, -1, 1, rng)), "b");
+                        const Tensor<T> data = xt::cast<T>(testing::uniform(batch, in.size(), -1, 1, rng));
+                        const Tensor<T> seed = xt::cast<T>(testing::uniform(batch, co * in.pixels(), -1, 1, rng));
+                        const auto gemm = run_conv<T>({in, 3, 1, Padding::same, Conv2dAlgorithm::gemm}, with_bias, x, w,
+                                                      b, data, seed);
+                        const auto direct = run_conv<T>({in, 3, 1, Padding::same, Conv2dAlgorithm::direct}, with_bias, x,
+                                                        w, b, data, seed);
+                        CHECK(close(direct.y, gemm.y, tolerance));
+                        CHECK(close(direct.dx, gemm.dx, tolerance));
+                        CHECK(close(direct.dw, gemm.dw, tolerance));
+                        if (with_bias) CHECK(close(direct.db, gemm.db, tolerance));
+                    }
+}
+
+TEST_CASE("conv2d's direct algorithm names what it needs when the geometry does not fit")
+{
+    Input<double> x(50, "x");
+    Param<double> w(xt::zeros<double>({18, 3}), "w");
+    Program strided(conv2d(x, w, Conv2dOptions{{2, 5, 5}, 3, 2, Padding::same, Conv2dAlgorithm::direct}));
+    CHECK_THROWS_WITH(strided.bind(2), Catch::Contains("conv2d") && Catch::Contains("direct") && Catch::Contains("stride 2"));
+    Program valid(conv2d(x, w, Conv2dOptions{{2, 5, 5}, 3, 1, Padding::valid, Conv2dAlgorithm::direct}));
+    CHECK_THROWS_WITH(valid.bind(2), Catch::Contains("conv2d") && Catch::Contains("direct") && Catch::Contains("\"same\""));
 }
 
 TEST_CASE("conv2d in float agrees with double")
