@@ -90,9 +90,7 @@ struct ConditionalTransformSpec {
     static constexpr const char* label = "conditional_transform";
     static constexpr Mapping mapping()
     {
-        constexpr Composition c = coupling_mapping<Transform>();
-        static_assert(detail::accept<c.failed, c.message>());
-        return c.mapping;
+        return checked_coupling_mapping<Transform>();
     }
 
     template <class T>

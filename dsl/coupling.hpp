@@ -134,9 +134,7 @@ struct CouplingSpec {
     static constexpr const char* label = "coupling";
     static constexpr Mapping mapping()
     {
-        constexpr Composition c = coupling_mapping<Transform>();
-        static_assert(detail::accept<c.failed, c.message>());
-        return c.mapping;
+        return checked_coupling_mapping<Transform>();
     }
 
     template <class T>

@@ -121,6 +121,16 @@ constexpr Composition coupling_mapping()
     return result;
 }
 
+// The mapping of a block that applies Tr to its features (a coupling, a conditional_transform); a
+// transform that fails coupling_mapping stops the compilation here, with its message.
+template <class Tr>
+constexpr Mapping checked_coupling_mapping()
+{
+    constexpr Composition c = coupling_mapping<Tr>();
+    static_assert(detail::accept<c.failed, c.message>());
+    return c.mapping;
+}
+
 // The transform as a coupling of w transformed features uses it.
 template <CouplingTransform Tr>
 Tr for_width(const Tr& transform, std::size_t w)
