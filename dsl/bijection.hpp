@@ -53,7 +53,7 @@ struct BuildContext {
     std::size_t condition_dim = 0;
     std::string prefix = "flow";
     std::size_t counter = 0;
-    std::optional<ImageShape> image;
+    std::optional<ImageShape> image = std::nullopt;
 
     std::string next_name(const std::string& kind) { return prefix + "." + std::to_string(counter++) + "." + kind; }
 };

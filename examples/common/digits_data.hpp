@@ -6,7 +6,7 @@
 //   auto [train, test] = train_test_split(all, seed);      // 1437 / 360 rows
 //   auto [fit_on, validation] = train_validation_split(train, 0.1, seed);
 //
-// The file is read and decompressed here (gzip.hpp), so nothing is needed at build time. Each line is 64
+// The file is read and decompressed here (gzip.hpp, zlib), so nothing is needed at build time. Each line is 64
 // pixel values (row-major) and the label, comma-separated. The loader checks 65 fields per line,
 // integer pixel values in 0..16 and labels in 0..9, and throws bijou::file_format_error naming the line
 // otherwise.

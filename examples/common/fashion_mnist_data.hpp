@@ -16,8 +16,6 @@
 // (where the package puts them).
 #pragma once
 
-#include <zlib.h>
-
 #include <array>
 #include <cstdint>
 #include <cstdlib>
@@ -27,6 +25,7 @@
 #include <vector>
 
 #include <bijou/engine/io/binary.hpp>
+#include <bijou/examples/common/gzip.hpp>
 
 namespace bijou::examples {
 
@@ -55,32 +54,16 @@ inline std::filesystem::path default_fashion_mnist_dir()
 
 namespace detail {
 
-// The whole decompressed content of a gzip file.
-inline std::vector<std::uint8_t> read_gzip_file(const std::filesystem::path& path)
+// The whole decompressed content of a gzip file (examples/common/gzip.hpp), with the hint where the data
+// set comes from when the file is missing.
+inline std::vector<std::uint8_t> read_data_set_file(const std::filesystem::path& path)
 {
-    constexpr const char* where = "load_fashion_mnist";
     if (!std::filesystem::exists(path))
-        throw_file_error(where, path,
+        throw_file_error("load_fashion_mnist", path,
                          "not found; the data set is Debian's package dataset-fashion-mnist (apt-get install "
                          "dataset-fashion-mnist), or set BIJOU_FASHION_MNIST_DIR to a directory holding its four "
                          "idx files");
-    gzFile file = gzopen(path.c_str(), "rb");
-    if (file == nullptr) throw_file_error(where, path, "cannot be opened");
-    std::vector<std::uint8_t> content;
-    std::array<std::uint8_t, 1 << 16> chunk;
-    for (;;) {
-        const int n = gzread(file, chunk.data(), unsigned(chunk.size()));
-        if (n < 0) {
-            int code = 0;
-            const std::string reason = gzerror(file, &code);
-            gzclose(file);
-            throw_file_error(where, path, "is not a valid gzip file (", reason, ")");
-        }
-        if (n == 0) break;
-        content.insert(content.end(), chunk.begin(), chunk.begin() + n);
-    }
-    gzclose(file);
-    return content;
+    return read_gzip_file(path);
 }
 
 inline std::uint32_t big_endian_u32(const std::vector<std::uint8_t>& bytes, std::size_t at)
@@ -94,7 +77,7 @@ inline std::vector<std::uint8_t> read_idx(const std::filesystem::path& path, std
                                           std::vector<std::uint32_t> expected_extents)
 {
     constexpr const char* where = "load_fashion_mnist";
-    std::vector<std::uint8_t> bytes = read_gzip_file(path);
+    std::vector<std::uint8_t> bytes = read_data_set_file(path);
     const std::size_t header = 4 * (1 + expected_extents.size());
     if (bytes.size() < header) throw_file_error(where, path, "is truncated: ", bytes.size(), " bytes");
     if (big_endian_u32(bytes, 0) != magic)

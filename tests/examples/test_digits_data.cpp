@@ -2,6 +2,8 @@
 // load_digits reports them), the seeded splits, and errors for a missing or malformed file.
 #include <bijou/examples/common/digits_data.hpp>
 
+#include <zlib.h>
+
 #include <array>
 #include <cstdlib>
 #include <filesystem>
@@ -26,21 +28,14 @@ std::array<int, 10> class_counts(const Digits& d)
     return count;
 }
 
-// A gzip file holding `text` in one stored deflate block: enough to feed the loader bad content.
-std::filesystem::path write_stored_gzip(const std::string& name, const std::string& text)
+// A gzip file holding `text` (written by zlib): enough to feed the loader bad content.
+std::filesystem::path write_gzip_text(const std::string& name, const std::string& text)
 {
-    const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
-    std::vector<std::uint8_t> file = {0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3};
-    file.push_back(1);  // final stored block
-    const auto length = std::uint16_t(text.size());
-    file.insert(file.end(),
-                {std::uint8_t(length), std::uint8_t(length >> 8), std::uint8_t(~length), std::uint8_t(~length >> 8)});
-    file.insert(file.end(), bytes.begin(), bytes.end());
-    for (const std::uint32_t v : {crc32(bytes), std::uint32_t(text.size())})
-        for (int i = 0; i < 4; ++i) file.push_back(std::uint8_t(v >> (8 * i)));
     const auto path = std::filesystem::temp_directory_path() / name;
-    std::ofstream(path, std::ios::binary)
-        .write(reinterpret_cast<const char*>(file.data()), std::streamsize(file.size()));
+    gzFile file = gzopen(path.c_str(), "wb");
+    REQUIRE(file != nullptr);
+    REQUIRE(gzwrite(file, text.data(), unsigned(text.size())) == int(text.size()));
+    gzclose(file);
     return path;
 }
 
@@ -108,19 +103,19 @@ TEST_CASE("BIJOU_DATA_DIR points the loader at another directory")
 
 TEST_CASE("a malformed digits file is an error naming the line")
 {
-    const auto good = write_stored_gzip("bijou_digits_good.csv.gz", digits_line(3, 7) + digits_line(16, 0));
+    const auto good = write_gzip_text("bijou_digits_good.csv.gz", digits_line(3, 7) + digits_line(16, 0));
     const Digits two = load_digits(good);
     CHECK(two.size() == 2);
     CHECK(two.labels == std::vector<int>{7, 0});
     CHECK(two.images(1, 0) == 16.0);
 
-    const auto too_bright = write_stored_gzip("bijou_digits_bright.csv.gz", digits_line(3, 7) + digits_line(17, 0));
+    const auto too_bright = write_gzip_text("bijou_digits_bright.csv.gz", digits_line(3, 7) + digits_line(17, 0));
     CHECK_THROWS_WITH(load_digits(too_bright), Catch::Contains("line 2") && Catch::Contains("pixel value 0..16"));
-    const auto bad_label = write_stored_gzip("bijou_digits_label.csv.gz", digits_line(3, 10));
+    const auto bad_label = write_gzip_text("bijou_digits_label.csv.gz", digits_line(3, 10));
     CHECK_THROWS_WITH(load_digits(bad_label), Catch::Contains("a label 0..9"));
-    const auto short_line = write_stored_gzip("bijou_digits_short.csv.gz", digits_line(3, 1, 10));
+    const auto short_line = write_gzip_text("bijou_digits_short.csv.gz", digits_line(3, 1, 10));
     CHECK_THROWS_WITH(load_digits(short_line), Catch::Contains("line 1 has 11 fields"));
-    const auto long_line = write_stored_gzip("bijou_digits_long.csv.gz", digits_line(3, 1, 70));
+    const auto long_line = write_gzip_text("bijou_digits_long.csv.gz", digits_line(3, 1, 70));
     CHECK_THROWS_WITH(load_digits(long_line), Catch::Contains("more than 65 fields"));
     for (const auto& p : {good, too_bright, bad_label, short_line, long_line}) std::filesystem::remove(p);
 }

@@ -91,9 +91,15 @@ TEST_CASE("Fashion-MNIST: errors name the file and what is wrong with it")
         CHECK_THROWS_WITH(load_fashion_mnist(FashionMnistSplit::test, dir),
                           Catch::Contains("holds 1000 values") && Catch::Contains("7840000"));
     }
-    SECTION("a file that is not an idx file at all")
+    SECTION("a file that is not gzip-compressed")
     {
-        std::ofstream(images, std::ios::binary) << "not a data set";  // (zlib reads plain files as they are)
+        std::ofstream(images, std::ios::binary) << "not a data set";
+        CHECK_THROWS_WITH(load_fashion_mnist(FashionMnistSplit::test, dir),
+                          Catch::Contains("not a gzip file") && Catch::Contains("t10k-images-idx3-ubyte.gz"));
+    }
+    SECTION("a gzip file too short to be an idx file")
+    {
+        write_gzip(images, {0, 0, 8});
         CHECK_THROWS_WITH(load_fashion_mnist(FashionMnistSplit::test, dir), Catch::Contains("truncated"));
     }
     SECTION("a label outside 0..9")
