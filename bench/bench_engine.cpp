@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include <bijou/engine/engine.hpp>
 #include <bijou/engine/nn/nn.hpp>
 #include <bijou/engine/optim/optim.hpp>
@@ -147,15 +149,14 @@ int main(int argc, char** argv)
         }
     if (!out.empty()) {
         std::filesystem::create_directories(out);
-        std::ofstream json(std::filesystem::path(out) / "bench_engine.json");
-        json << "[\n";
-        for (std::size_t i = 0; i < results.size(); ++i) {
-            const auto& r = results[i];
-            json << "  {\"batch\": " << r.batch << ", \"hidden\": " << r.hidden << ", \"step_ms_median\": " << r.step_ms
-                 << ", \"gemm_ms_median\": " << r.gemm_ms << ", \"efficiency\": " << r.gemm_ms / r.step_ms
-                 << ", \"openblas_core\": \"" << openblas_get_corename() << "\"}" << (i + 1 < results.size() ? "," : "")
-                 << "\n";
-        }
-        json << "]\n";
+        nlohmann::json rows = nlohmann::json::array();
+        for (const auto& r : results)
+            rows.push_back({{"batch", r.batch},
+                            {"hidden", r.hidden},
+                            {"step_ms_median", r.step_ms},
+                            {"gemm_ms_median", r.gemm_ms},
+                            {"efficiency", r.gemm_ms / r.step_ms},
+                            {"openblas_core", openblas_get_corename()}});
+        std::ofstream(std::filesystem::path(out) / "bench_engine.json") << rows.dump(2) << "\n";
     }
 }

@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include <bijou/engine/gemm/backends.hpp>
 
 extern "C" char* openblas_get_corename(void);
@@ -167,7 +169,7 @@ int main(int argc, char** argv)
     std::printf("\n");
 
     std::mt19937 rng(7);
-    std::string json = "{\"openblas_core\": \"" + std::string(openblas_get_corename()) + "\", \"products\": [\n";
+    nlohmann::ordered_json products = nlohmann::ordered_json::array();
     std::vector<std::vector<double>> config_seconds(list.size());
     std::string current;
     std::vector<double> totals(list.size(), 0.0);
@@ -180,7 +182,6 @@ int main(int argc, char** argv)
         std::fill(totals.begin(), totals.end(), 0.0);
         total_flops = 0;
     };
-    bool first = true;
     for (const Product& p : all_products()) {
         if (!only.empty() && p.config != only) continue;
         if (p.config != current) flush_config(), current = p.config;
@@ -213,24 +214,22 @@ int main(int argc, char** argv)
             }
         std::printf("%-18s %-5s %5zu %5zu %5zu %c%c ", p.config.c_str(), p.role.c_str(), p.m, p.n, p.k,
                     p.trans_a ? 'T' : 'N', p.trans_b ? 'T' : 'N');
-        json += std::string(first ? "" : ",\n") + "  {\"config\": \"" + p.config + "\", \"role\": \"" + p.role +
-                "\", \"m\": " + std::to_string(p.m) + ", \"n\": " + std::to_string(p.n) + ", \"k\": " +
-                std::to_string(p.k) + ", \"op\": \"" + (p.trans_a ? "T" : "N") + (p.trans_b ? "T" : "N") + "\"";
-        first = false;
+        nlohmann::ordered_json row = {{"config", p.config}, {"role", p.role}, {"m", p.m}, {"n", p.n}, {"k", p.k},
+                                      {"op", std::string(p.trans_a ? "T" : "N") + (p.trans_b ? "T" : "N")}};
         for (std::size_t b = 0; b < list.size(); ++b) {
             const double s = median(seconds[b]);
             totals[b] += s;
             std::printf(" %13.1f", p.flops() / s * 1e-9);
-            json += ", \"" + list[b].name + "_gflops\": " + std::to_string(p.flops() / s * 1e-9);
+            row[list[b].name + "_gflops"] = p.flops() / s * 1e-9;
         }
         total_flops += p.flops();
-        json += "}";
+        products.push_back(std::move(row));
         std::printf("\n");
     }
     flush_config();
-    json += "\n]}\n";
     if (!out.empty()) {
         std::filesystem::create_directories(out);
-        std::ofstream(std::filesystem::path(out) / "gemm_shapes.json") << json;
+        const nlohmann::ordered_json json = {{"openblas_core", openblas_get_corename()}, {"products", products}};
+        std::ofstream(std::filesystem::path(out) / "gemm_shapes.json") << json.dump(2) << "\n";
     }
 }

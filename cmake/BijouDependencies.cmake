@@ -6,6 +6,7 @@ find_dependency(xsimd)
 find_dependency(xtensor)
 find_dependency(ZLIB)  # the experiment kit reads gzip-compressed data sets (the digits, Fashion-MNIST)
 find_dependency(PNG)   # and writes its figures as PNG files
+find_dependency(nlohmann_json)  # and metrics.json
 if(NOT TARGET OpenBLAS::OpenBLAS)
   # Debian's OpenBLASConfig.cmake sets OpenBLAS_LIBRARIES and OpenBLAS_INCLUDE_DIRS but no target.
   find_package(OpenBLAS CONFIG QUIET)

@@ -10,7 +10,7 @@
 #   #include <bijou/examples/common/png.hpp>        PNG files (libpng)
 #   #include <bijou/examples/common/progress.hpp>   progress bar / periodic lines
 #   #include <bijou/examples/common/csv_log.hpp>    log.csv, resumable
-#   #include <bijou/examples/common/output.hpp>     metrics.json
+#   #include <bijou/examples/common/output.hpp>     metrics.json (nlohmann::json)
 #   #include <bijou/examples/common/toy_data.hpp>   FFJORD's 2-D data sets
 #   #include <bijou/examples/common/digits_data.hpp> the 8x8 digits (data/digits.csv.gz, read with zlib, found through
 #                                                   BIJOU_DATA_DIR, which the kit defines)
@@ -33,7 +33,7 @@ if(NOT TARGET bijou::experiment_kit)
                                           ${PROJECT_SOURCE_DIR}/examples/common/digit_classifier.cpp)
   add_library(bijou::experiment_kit ALIAS bijou_experiment_kit)
   set_target_properties(bijou_experiment_kit PROPERTIES EXPORT_NAME experiment_kit)
-  target_link_libraries(bijou_experiment_kit PUBLIC bijou ZLIB::ZLIB PNG::PNG PRIVATE $<BUILD_INTERFACE:bijou_flags>)
+  target_link_libraries(bijou_experiment_kit PUBLIC bijou ZLIB::ZLIB PNG::PNG nlohmann_json::nlohmann_json PRIVATE $<BUILD_INTERFACE:bijou_flags>)
   target_compile_definitions(bijou_experiment_kit PUBLIC BIJOU_EXPERIMENT_KIT_COMPILED)
   # Where digits_data.hpp looks for digits.csv.gz: the source tree here, <prefix>/share/bijou/data once
   # installed ($<INSTALL_PREFIX> becomes the prefix the package is found in, wherever it was installed).

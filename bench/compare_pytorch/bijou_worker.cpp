@@ -26,9 +26,10 @@
 #include <fstream>
 #include <iostream>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include <bijou/bijou.hpp>
 #include <bijou/flows/glow.hpp>
@@ -54,14 +55,10 @@ Tensor<float> read_rows(const std::string& path, std::size_t rows, std::size_t c
     return t;
 }
 
-std::string json_list(const std::vector<double>& v)
+// One answer of the session protocol: a JSON object on one line.
+void answer(const nlohmann::json& reply)
 {
-    std::ostringstream s;
-    s.precision(6);
-    s << "[";
-    for (std::size_t i = 0; i < v.size(); ++i) s << (i ? ", " : "") << v[i];
-    s << "]";
-    return s.str();
+    std::cout << reply.dump() << "\n";
 }
 
 template <class F>
@@ -118,13 +115,13 @@ auto command_handler(LogProb log_prob, Sample sample, std::size_t parameters)
 {
     return [=](const std::string& command, int repeats) mutable {
         if (command == "log_prob")
-            std::cout << "{\"ms\": " << json_list(time_calls(repeats, log_prob)) << "}\n";
+            answer({{"ms", time_calls(repeats, log_prob)}});
         else if (command == "sample")
-            std::cout << "{\"ms\": " << json_list(time_calls(repeats, sample)) << "}\n";
+            answer({{"ms", time_calls(repeats, sample)}});
         else if (command == "memory")
-            std::cout << "{\"peak_rss_mb\": " << peak_rss_mb() << "}\n";
+            answer({{"peak_rss_mb", peak_rss_mb()}});
         else if (command == "params")
-            std::cout << "{\"parameters\": " << parameters << "}\n";
+            answer({{"parameters", parameters}});
         else
             return false;
         return true;
@@ -152,7 +149,7 @@ struct ChunkedTraining {
     {
         step_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - last).count());
         if (step == chunk_end) {
-            std::cout << "{\"step_ms\": " << json_list(step_ms) << ", \"loss\": " << loss << "}\n";
+            answer({{"step_ms", step_ms}, {"loss", loss}});
             std::cout.flush();
             step_ms.clear();
             const long next = next_training_chunk(handle);

@@ -4,76 +4,69 @@
 //   examples::Metrics metrics;
 //   metrics.add("final_loss", 0.012).add("steps", 3000).add("validation_nll", std::vector<double>{3.1, 2.9});
 //   metrics.write(out / "metrics.json");
+//
+// The JSON is nlohmann::json's (nlohmann-json3-dev): keys in the order added, strings escaped as JSON
+// requires, numbers at full precision, and non-finite numbers as null (JSON has no inf or nan).
 #pragma once
 
-#include <cmath>
-#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include <concepts>
+#include <cstddef>
 #include <filesystem>
-#include <fstream>
 #include <span>
-#include <stdexcept>
 #include <string>
-#include <utility>
 #include <vector>
 
+#include <bijou/engine/error.hpp>
+#include <bijou/engine/io/atomic_file.hpp>
 #include <bijou/examples/common/csv_log.hpp>
 
 namespace bijou::examples {
 
-// A flat JSON object of named numbers, strings and arrays of numbers, written in the order added.
+// A flat JSON object of named numbers, strings and arrays of numbers. A name is added once.
 class Metrics {
 public:
-    Metrics& add(const std::string& name, double value)
+    Metrics& add(const std::string& name, double value) { return set(name, value); }
+    template <std::integral I>
+    Metrics& add(const std::string& name, I value)
     {
-        entries_.emplace_back(name, number(value));
-        return *this;
+        if constexpr (std::same_as<I, bool>)
+            return set(name, value);
+        else
+            return set(name, static_cast<long long>(value));
     }
-    Metrics& add(const std::string& name, const std::string& value)
-    {
-        entries_.emplace_back(name, quoted(value));
-        return *this;
-    }
+    Metrics& add(const std::string& name, const std::string& value) { return set(name, value); }
+    Metrics& add(const std::string& name, const char* value) { return set(name, std::string(value)); }
     // A series (a validation history, say) as a JSON array.
     Metrics& add(const std::string& name, std::span<const double> values)
     {
-        std::string array = "[";
-        for (std::size_t i = 0; i < values.size(); ++i) array += (i > 0 ? ", " : "") + number(values[i]);
-        entries_.emplace_back(name, array + "]");
-        return *this;
+        return set(name, std::vector<double>(values.begin(), values.end()));
+    }
+    Metrics& add(const std::string& name, const std::vector<double>& values)
+    {
+        return add(name, std::span<const double>(values));
     }
 
+    const nlohmann::ordered_json& json() const { return entries_; }
+
+    // Written atomically (temporary file + rename): a reader never sees half a file.
     void write(const std::filesystem::path& path) const
     {
-        std::ofstream out(path);
-        if (!out) throw std::runtime_error("cannot write " + path.string());
-        out << "{\n";
-        for (std::size_t i = 0; i < entries_.size(); ++i)
-            out << "  " << quoted(entries_[i].first) << ": " << entries_[i].second
-                << (i + 1 < entries_.size() ? ",\n" : "\n");
-        out << "}\n";
+        const std::string text = entries_.dump(2) + "\n";
+        write_file_atomically(path, std::as_bytes(std::span(text)), "Metrics::write");
     }
 
 private:
-    static std::string number(double value)
+    template <class V>
+    Metrics& set(const std::string& name, V&& value)
     {
-        char text[64];
-        if (std::isfinite(value))
-            std::snprintf(text, sizeof text, "%.10g", value);
-        else
-            std::snprintf(text, sizeof text, "null");  // JSON has no inf or nan
-        return text;
-    }
-    static std::string quoted(const std::string& s)
-    {
-        std::string q = "\"";
-        for (const char c : s) {
-            if (c == '"' || c == '\\') q += '\\';
-            q += c;
-        }
-        return q + "\"";
+        if (entries_.contains(name)) throw_usage_error("Metrics::add", "the metric '", name, "' is added twice");
+        entries_[name] = std::forward<V>(value);
+        return *this;
     }
 
-    std::vector<std::pair<std::string, std::string>> entries_;
+    nlohmann::ordered_json entries_ = nlohmann::ordered_json::object();
 };
 
 }  // namespace bijou::examples
