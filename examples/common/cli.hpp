@@ -1,4 +1,4 @@
-// Cli: the command line of an example program.
+// Cli: the command line of an example program, parsed by CLI11 (libcli11-dev).
 //
 //   examples::Cli cli(argc, argv, "Fit an MLP to a 2-D function.");
 //   const auto steps = cli.option<std::size_t>("steps", 3000, "training steps");
@@ -6,19 +6,22 @@
 //   const bool verbose = cli.flag("verbose", "print every step");
 //   cli.done();   // --help prints the options and exits; an unknown or malformed option is an error
 //
-// Options are written `--name value` or `--name=value`; a switch (flag()) is written `--name` alone. Each option() call declares one option and reads
-// it, so the usage text is built from the same lines that define the defaults. An option given twice, a
-// number that is not finite ("nan", "inf") and an integer with a sign or a fraction are errors.
+// Options are written `--name value` or `--name=value`; a switch (flag()) is written `--name` alone. Each
+// option() call declares one option and reads it, so the usage text is built from the same lines that
+// define the defaults: CLI11 parses the command line again after each declaration, keeping what is not
+// declared yet aside (allow_extras) until done() rejects what nobody declared. An option given twice, a
+// number that is not finite ("nan", "inf") and an integer with a sign or a fraction are errors: the
+// program prints one line naming the option and exits with status 2.
 #pragma once
+
+#include <CLI/CLI.hpp>
 
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <map>
 #include <sstream>
 #include <string>
-#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -27,70 +30,77 @@ namespace bijou::examples {
 class Cli {
 public:
     Cli(int argc, char** argv, std::string summary)
-        : program_(argc > 0 ? argv[0] : "example"), summary_(std::move(summary))
+        : program_(argc > 0 ? argv[0] : "example"), app_(std::move(summary), program_)
     {
-        for (int i = 1; i < argc; ++i) {
-            std::string_view arg = argv[i];
-            if (arg == "--help" || arg == "-h") {
-                help_ = true;
-                continue;
-            }
-            if (!arg.starts_with("--") || arg.size() == 2) fail("unexpected argument '" + std::string(arg) + "'");
-            arg.remove_prefix(2);
-            std::string name, value;
-            if (const auto eq = arg.find('='); eq != std::string_view::npos) {
-                name = std::string(arg.substr(0, eq));
-                value = std::string(arg.substr(eq + 1));
-            } else {
-                name = std::string(arg);
-                // A switch has no value: the next argument is another option, or there is none.
-                const bool next_is_option = i + 1 < argc && std::string_view(argv[i + 1]).starts_with("--");
-                value = i + 1 >= argc || next_is_option ? switch_marker : argv[++i];
-            }
-            if (!given_.emplace(name, value).second)
-                fail("option --" + name + " is given twice ('" + given_[name] + "' and '" + value + "')");
-        }
+        for (int i = argc - 1; i > 0; --i) reversed_arguments_.emplace_back(argv[i]);  // CLI11's order
+        app_.allow_extras();
+        app_.set_help_flag();  // --help is answered by done(), once every option is declared
+        help_ = app_.add_flag("-h,--help")->description("print this help and exit");
+        parse();
     }
 
     // Declares --name (with its default and a line of help) and returns its value.
     template <class T>
     T option(const std::string& name, T fallback, const std::string& help)
     {
-        std::ostringstream line;
-        line << "  --" << name << " <" << type_name<T>() << ">  " << help << " (default: " << fallback << ")";
-        usage_.push_back(line.str());
-        const auto it = given_.find(name);
-        if (it == given_.end()) return fallback;
-        const std::string text = it->second;
-        given_.erase(it);
-        if (text == switch_marker) fail("option --" + name + " needs a value");
-        return parse<T>(name, text);
+        std::ostringstream shown;
+        shown << fallback;
+        CLI::Option* declared = app_.add_option("--" + name, help)
+                                    ->type_name(type_name<T>())
+                                    ->default_str(shown.str())
+                                    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);  // twice: see below
+        parse();
+        const std::vector<std::string>& given = declared->results();
+        if (given.empty()) return fallback;
+        if (given.size() > 1) fail("option --" + name + " is given twice ('" + given[0] + "' and '" + given[1] + "')");
+        // While later options are undeclared, CLI11 takes one of them for this option's value.
+        if (given[0].starts_with("--")) fail("option --" + name + " needs a value");
+        return parse_value<T>(name, given[0]);
     }
 
     // Declares the switch --name: true when given (alone), false otherwise.
     bool flag(const std::string& name, const std::string& help)
     {
-        usage_.push_back("  --" + name + "  " + help);
-        const auto it = given_.find(name);
-        if (it == given_.end()) return false;
-        const std::string text = it->second;
-        given_.erase(it);
-        if (text != switch_marker) fail("--" + name + " is a switch and takes no value, got '" + text + "'");
-        return true;
+        CLI::Option* declared = app_.add_flag("--" + name)->description(help)->disable_flag_override();
+        parse();
+        return declared->count() > 0;
     }
 
     // Call after the last option(): handles --help and rejects options nobody declared.
     void done() const
     {
-        if (help_) {
-            std::printf("%s\n\nusage: %s [options]\n", summary_.c_str(), program_.c_str());
-            for (const auto& line : usage_) std::printf("%s\n", line.c_str());
+        if (help_->count() > 0) {
+            std::printf("%s", app_.help().c_str());
             std::exit(0);
         }
-        if (!given_.empty()) fail("unknown option --" + given_.begin()->first + " (see --help)");
+        const std::vector<std::string> extras = app_.remaining();
+        if (extras.empty()) return;
+        const std::string& first = extras.front();
+        if (first.starts_with("--") && first.size() > 2)
+            fail("unknown option " + first.substr(0, first.find('=')) + " (see --help)");
+        fail("unexpected argument '" + first + "'");
     }
 
 private:
+    void parse()
+    {
+        try {
+            app_.parse(std::vector<std::string>(reversed_arguments_));  // a copy: parse() consumes it
+        } catch (const CLI::ArgumentMismatch& e) {
+            // An option followed by nothing, or by another option, where its value belongs.
+            fail(std::string(e.what()).find("required") != std::string::npos ? value_missing(e.what()) : e.what());
+        } catch (const CLI::ParseError& e) {
+            fail(e.what());
+        }
+    }
+
+    // CLI11 says "--cases: 1 required TYPE missing"; the message names the option as the others do.
+    static std::string value_missing(const std::string& what)
+    {
+        const std::string name = what.substr(0, what.find(':'));
+        return "option " + name + " needs a value";
+    }
+
     template <class T>
     static const char* type_name()
     {
@@ -102,8 +112,10 @@ private:
             return "integer";
     }
 
+    // The value's own rules, stricter than CLI11's conversions: the whole text must be the number, a
+    // floating-point number must be finite, an integer has neither sign nor fraction.
     template <class T>
-    T parse(const std::string& name, const std::string& text) const
+    T parse_value(const std::string& name, const std::string& text) const
     {
         if constexpr (std::is_same_v<T, std::string>) {
             return text;
@@ -126,13 +138,10 @@ private:
         std::exit(2);
     }
 
-    static constexpr const char* switch_marker = "\x01switch";  // the "value" of an option written alone
-
     std::string program_;
-    std::string summary_;
-    std::map<std::string, std::string> given_;
-    std::vector<std::string> usage_;
-    bool help_ = false;
+    CLI::App app_;
+    std::vector<std::string> reversed_arguments_;
+    CLI::Option* help_ = nullptr;
 };
 
 }  // namespace bijou::examples
