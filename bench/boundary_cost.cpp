@@ -168,7 +168,7 @@ int main(int argc, char** argv)
                                   dsl::fused(glow_64, perm, glow_64, perm, glow_64, perm, glow_64, perm), s));
 
     examples::Metrics metrics;
-    metrics.add("rounds", double(s.rounds)).add("steps_per_round", double(s.steps_per_round));
+    metrics.add("rounds", s.rounds).add("steps_per_round", s.steps_per_round);
     for (const Result& r : results)
         metrics.add(r.name + ".chain_ms", r.chain_ms)
             .add(r.name + ".fused_ms", r.fused_ms)

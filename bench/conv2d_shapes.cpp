@@ -183,7 +183,7 @@ int main(int argc, char** argv)
                 total_flops / (total_ms * 1e6));
     if (!out.empty()) {
         std::filesystem::create_directories(out);
-        metrics.add("batch", double(batch))
+        metrics.add("batch", batch)
             .add("ms", all_ms)
             .add("gflops", all_gflops)
             .add("total_ms", total_ms)

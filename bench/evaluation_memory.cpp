@@ -61,14 +61,14 @@ int main(int argc, char** argv)
         if (!out.empty()) {
             std::filesystem::create_directories(out);
             examples::Metrics metrics;
-            metrics.add("rows", double(rows))
-                .add("chunk_rows", double(dsl::detail::evaluation_chunk_rows))
+            metrics.add("rows", rows)
+                .add("chunk_rows", dsl::detail::evaluation_chunk_rows)
                 .add("log_prob_rows_per_second", double(rows) / log_prob_seconds)
                 .add("sample_rows_per_second", double(rows) / sample_seconds)
                 .add("peak_rss_mb_before", before)
                 .add("peak_rss_mb_after_log_prob", after_log_prob)
                 .add("peak_rss_mb_after_sample", after_sample)
-                .add("first_log_prob", double(log_p(0, 0)))
+                .add("first_log_prob", log_p(0, 0))
                 .add("samples_finite", std::isfinite(double(xt::sum(samples)())) ? 1.0 : 0.0);
             metrics.write(std::filesystem::path(out) / "metrics.json");
         }

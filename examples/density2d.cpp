@@ -149,22 +149,22 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
     examples::Metrics metrics;
     metrics.add("data", s.data)
         .add("flow", s.flow)
-        .add("blocks", double(s.blocks))
-        .add("hidden", double(s.hidden))
-        .add("batch", double(s.batch))
-        .add("steps", double(report.steps_run))
-        .add("parameters", double([&] {
+        .add("blocks", s.blocks)
+        .add("hidden", s.hidden)
+        .add("batch", s.batch)
+        .add("steps", report.steps_run)
+        .add("parameters", [&] {
                  std::size_t n = 0;
                  for (const auto& p : flow.parameters()) n += p.size();
                  return n;
-             }()))
+             }())
         .add("test_nll_nats", test_nll)
         .add("train_nll_nats", train_nll)
         .add("step_ms_median", report.median_step_ms)
         .add("samples_per_s", 10000 / sample_seconds)
         .add("density_eval_per_s", double(grid.shape()[0]) / density_seconds)
         .add("roundtrip_max_abs_err", roundtrip)
-        .add("blas_threads", double(blas_threads()));
+        .add("blas_threads", blas_threads());
     metrics.write(out / "metrics.json");
     std::printf("density2d %s %s: test NLL %.4f nats (train %.4f), step %.3f ms, %.0f samples/s, round trip %.2e -> %s\n",
                 s.data.c_str(), s.flow.c_str(), test_nll, train_nll, report.median_step_ms, 10000 / sample_seconds,

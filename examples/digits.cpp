@@ -234,14 +234,14 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
 
     examples::Metrics metrics;
     metrics.add("flow", s.flow)
-        .add("blocks", double(s.blocks))
-        .add("hidden", double(s.hidden))
-        .add("batch", double(s.batch))
+        .add("blocks", s.blocks)
+        .add("hidden", s.hidden)
+        .add("batch", s.batch)
         .add("alpha", s.alpha)
-        .add("parameters", double(parameter_count))
-        .add("train_images", double(fit_on.size()))
-        .add("validation_images", double(validation_digits.size()))
-        .add("test_images", double(test.size()))
+        .add("parameters", parameter_count)
+        .add("train_images", fit_on.size())
+        .add("validation_images", validation_digits.size())
+        .add("test_images", test.size())
         .add("test_nll_nats_per_image", test_nll)
         .add("test_nll_stderr", test_nll_stderr)
         .add("test_bits_per_dim", bits_per_dim(test_nll))
@@ -250,16 +250,16 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
         .add("train_bits_per_dim", bits_per_dim(train_nll))
         .add("best_validation_nll_nats_per_image", pixel_scale_nll(report.best_validation_nll))
         .add("best_validation_bits_per_dim", bits_per_dim(pixel_scale_nll(report.best_validation_nll)))
-        .add("best_step", double(report.best_step))
-        .add("steps_requested", double(s.steps))
-        .add("steps_run", double(report.steps_run))
+        .add("best_step", report.best_step)
+        .add("steps_requested", s.steps)
+        .add("steps_run", report.steps_run)
         .add("stop_reason", std::string(to_string(report.stop_reason)))
         .add("validation_steps", validation_steps)
         .add("validation_nll_nats_per_image", validation_nll)
         .add("baseline_independent_pixels_bits_per_dim", baseline_bpd)
         .add("step_ms_median", report.median_step_ms)
         .add("roundtrip_max_abs_err", roundtrip)
-        .add("blas_threads", double(blas_threads()));
+        .add("blas_threads", blas_threads());
     metrics.write(out / "metrics.json");
     std::printf(
         "digits %s: test NLL %.2f +- %.2f nats/image = %.4f bits/dim (train %.4f, independent pixels %.4f); "

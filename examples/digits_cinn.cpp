@@ -347,22 +347,22 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
     const double wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
 
     examples::Metrics metrics;
-    metrics.add("blocks", double(s.blocks))
-        .add("hidden", double(s.hidden))
-        .add("condition_features", double(s.condition_features))
-        .add("batch", double(s.batch))
-        .add("parameters", double(parameter_count))
-        .add("train_images", double(fit_on.size()))
-        .add("validation_images", double(validation_digits.size()))
-        .add("test_images", double(test.size()))
+    metrics.add("blocks", s.blocks)
+        .add("hidden", s.hidden)
+        .add("condition_features", s.condition_features)
+        .add("batch", s.batch)
+        .add("parameters", parameter_count)
+        .add("train_images", fit_on.size())
+        .add("validation_images", validation_digits.size())
+        .add("test_images", test.size())
         .add("test_nll_bits_per_dim", examples::bits_per_dim(test_nll))
         .add("test_nll_nats_per_image", test_nll)
         .add("test_nll_stderr_nats", test_nll_stderr)
         .add("train_nll_bits_per_dim", examples::bits_per_dim(train_nll))
         .add("best_validation_bits_per_dim", examples::bits_per_dim(examples::pixel_scale_nll(report.best_validation_nll)))
-        .add("best_step", double(report.best_step))
-        .add("steps_requested", double(s.steps))
-        .add("steps_run", double(report.steps_run))
+        .add("best_step", report.best_step)
+        .add("steps_requested", s.steps)
+        .add("steps_run", report.steps_run)
         .add("stop_reason", std::string(to_string(report.stop_reason)))
         .add("validation_steps", validation_steps)
         .add("validation_bits_per_dim", validation_bits)
@@ -380,7 +380,7 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
         .add("samples_per_s", double(requested.size()) / sample_seconds)
         .add("roundtrip_max_abs_err", roundtrip)
         .add("wall_time_s", wall_seconds)
-        .add("blas_threads", double(blas_threads()));
+        .add("blas_threads", blas_threads());
     metrics.write(out / "metrics.json");
     std::printf("digits_cinn: test NLL %.2f +- %.2f nats/image = %.4f bits/dim (train %.4f); best step %lld of %lld "
                 "(%s); step %.3f ms; class consistency %.3f (classifier test accuracy %.3f); cINN as a Bayes "

@@ -364,13 +364,13 @@ int main(int argc, char** argv)
             .add("test_nll_nats", test_nll)
             .add("classifier_test_accuracy", classifier_accuracy)
             .add("classifier_accuracy_on_reconstructions", reconstruction_accuracy)
-            .add("latent", double(d))
-            .add("class_dims", double(k))
-            .add("test_pairs", double(s.pairs))
-            .add("steps", double(s.steps))
+            .add("latent", d)
+            .add("class_dims", k)
+            .add("test_pairs", s.pairs)
+            .add("steps", s.steps)
             .add("step_ms_median", step_ms[step_ms.size() / 2])
             .add("wall_seconds", seconds)
-            .add("blas_threads", double(blas_threads()));
+            .add("blas_threads", blas_threads());
         metrics.write(out / "metrics.json");
         std::printf("wrote %s in %.1f s\n", out.c_str(), seconds);
         return 0;

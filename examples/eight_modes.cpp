@@ -260,7 +260,7 @@ int main(int argc, char** argv)
     // ---- evaluation ----
     const flows::MmdOptions mmd_options{flows::inverse_multiquadric_kernel({0.05, 0.2, 0.9}), flows::MmdEstimator::unbiased};
     examples::Metrics metrics;
-    metrics.add("labels", labels_option).add("distinct_labels", double(labelling.labels));
+    metrics.add("labels", labels_option).add("distinct_labels", labelling.labels);
 
     const Tensor<float> predicted = inn.predict(test.x);
     std::size_t right = 0;
@@ -330,13 +330,13 @@ int main(int argc, char** argv)
         .add("inn.step_ms_median", inn_fit.median_step_ms)
         .add("cinn.train_seconds", cinn_fit.seconds)
         .add("cinn.step_ms_median", cinn_fit.median_step_ms)
-        .add("inn.steps", double(inn_fit.steps_run))
-        .add("cinn.steps", double(cinn_fit.steps_run))
-        .add("batch", double(batch))
-        .add("blocks", double(blocks))
-        .add("hidden", double(width))
-        .add("samples_per_label", double(samples))
-        .add("seed", double(seed));
+        .add("inn.steps", inn_fit.steps_run)
+        .add("cinn.steps", cinn_fit.steps_run)
+        .add("batch", batch)
+        .add("blocks", blocks)
+        .add("hidden", width)
+        .add("samples_per_label", samples)
+        .add("seed", seed);
     std::printf("mean over labels: INN MMD %.5f, correct %.4f, within 3 sigma %.4f; cINN MMD %.5f, correct %.4f, "
                 "within 3 sigma %.4f; true samples: MMD %.5f, within 3 sigma %.4f\n",
                 inn_mmd_sum / count, inn_correct_sum / count, inn_inside_sum / count, cinn_mmd_sum / count,

@@ -316,20 +316,20 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
 
     examples::Metrics metrics;
     metrics.add("conditional", conditional ? 1.0 : 0.0)
-        .add("levels", double(s.levels))
-        .add("steps_per_level", double(s.steps_per_level))
-        .add("hidden", double(s.hidden))
-        .add("batch", double(s.batch))
-        .add("parameters", double(parameter_count))
-        .add("train_images", double(fit_on.size()))
-        .add("validation_images", double(held_out.size()))
-        .add("test_images", double(test.size()))
+        .add("levels", s.levels)
+        .add("steps_per_level", s.steps_per_level)
+        .add("hidden", s.hidden)
+        .add("batch", s.batch)
+        .add("parameters", parameter_count)
+        .add("train_images", fit_on.size())
+        .add("validation_images", held_out.size())
+        .add("test_images", test.size())
         .add("test_bits_per_dim", bits_per_dim(test_nll))
         .add("train_bits_per_dim", bits_per_dim(train_nll))
         .add("best_validation_bits_per_dim", bits_per_dim(report.best_validation_nll))
-        .add("best_step", double(report.best_step))
-        .add("steps_requested", double(s.steps))
-        .add("steps_run", double(report.steps_run))
+        .add("best_step", report.best_step)
+        .add("steps_requested", s.steps)
+        .add("steps_run", report.steps_run)
         .add("stop_reason", std::string(to_string(report.stop_reason)))
         .add("validation_steps", validation_steps)
         .add("validation_bits_per_dim", validation_bpd)
@@ -337,7 +337,7 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
         .add("train_seconds", train_seconds)
         .add("samples_per_second", samples_per_second)
         .add("roundtrip_max_abs_err", roundtrip)
-        .add("blas_threads", double(blas_threads()));
+        .add("blas_threads", blas_threads());
 
     std::string consistency_line;
     if constexpr (conditional) {
@@ -361,7 +361,7 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
             if (!csv) throw_file_error("fashion_mnist", out / "samples_conditional.csv", "could not be written");
         }
         metrics.add("classifier_test_accuracy", classifier_accuracy)
-            .add("classifier_steps", double(s.classifier_steps))
+            .add("classifier_steps", s.classifier_steps)
             .add("classifier_seconds", classifier_seconds)
             .add("consistency_temperatures", temperatures)
             .add("class_consistency", consistency)

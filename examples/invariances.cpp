@@ -450,12 +450,12 @@ int main(int argc, char** argv)
 
         examples::Metrics metrics;
         metrics.add("classifier_test_accuracy", classifier_accuracy)
-            .add("autoencoder_latent", double(s.latent))
+            .add("autoencoder_latent", s.latent)
             .add("autoencoder_test_mse", autoencoder_mse)
             .add("autoencoder_latent_rms", latent_rms)
             .add("classifier_accuracy_on_reconstructions", reconstruction_accuracy)
             .add("data_pixel_variance_within_class", within_class_variance)
-            .add("samples_per_image", double(s.samples));
+            .add("samples_per_image", s.samples);
 
         // ---- one cINN per representation ----
         const Representation representations[] = {{"hidden", &hidden_layer}, {"logits", &logits_layer}};
@@ -548,12 +548,12 @@ int main(int argc, char** argv)
 
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         metrics.add("attack_epsilon", s.epsilon)
-            .add("attack_steps", double(s.attack_steps))
+            .add("attack_steps", s.attack_steps)
             .add("attack_success_rate", attack_success)
             .add("fgsm_success_rate", fgsm_success)
             .add("autoencoder_step_ms_median", autoencoder_report.median_step_ms)
             .add("wall_seconds", seconds)
-            .add("blas_threads", double(blas_threads()));
+            .add("blas_threads", blas_threads());
         metrics.write(out / "metrics.json");
         std::printf("wrote %s in %.1f s\n", out.c_str(), seconds);
         return 0;

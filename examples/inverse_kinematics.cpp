@@ -547,8 +547,8 @@ int main(int argc, char** argv)
         .add("abc.sampling_noise_mmd", abc.noise)
         .add("abc.converged_from_threshold", abc.ladder[converged])
         .add("abc.test_threshold", abc_test_eps)
-        .add("abc.test_samples", double(abc_test_samples))
-        .add("abc.test_fewest_samples", double(fewest))
+        .add("abc.test_samples", abc_test_samples)
+        .add("abc.test_fewest_samples", fewest)
         .add("abc.test_seconds", abc.test_seconds);
 
     std::mt19937_64 sample_rng(seed + 4);
@@ -618,13 +618,13 @@ int main(int argc, char** argv)
         .add("inn.step_ms_median", inn_fit.median_step_ms)
         .add("cinn.train_seconds", cinn_fit.seconds)
         .add("cinn.step_ms_median", cinn_fit.median_step_ms)
-        .add("inn.steps", double(inn_fit.steps_run))
-        .add("cinn.steps", double(cinn_fit.steps_run))
-        .add("batch", double(batch))
-        .add("blocks", double(blocks))
-        .add("hidden", double(width))
-        .add("test_observations", double(test_count))
-        .add("seed", double(seed));
+        .add("inn.steps", inn_fit.steps_run)
+        .add("cinn.steps", cinn_fit.steps_run)
+        .add("batch", batch)
+        .add("blocks", blocks)
+        .add("hidden", width)
+        .add("test_observations", test_count)
+        .add("seed", seed);
 
     write_samples(out / "posterior_inn.csv", star_samples[0]);
     write_samples(out / "posterior_cinn.csv", star_samples[1]);
