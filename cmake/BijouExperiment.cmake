@@ -26,14 +26,16 @@
 if(NOT TARGET bijou::experiment_kit)
   # Bijou's own build. The kit's headers are examples/common/*.hpp, reached through the same
   # build/include/bijou link as the library's, so the include path is bijou::bijou's.
-  # Its compiled part (examples/common/*.cpp): the kit's models in float, which three examples and several
+  # Its compiled part (examples/common/*.cpp): the command line on CLI11 (whose header costs 3-6 s of
+  # compiler time in each unit that includes it), and the kit's models in float, which three examples and several
   # tests share (about 20 s of compiler time each otherwise); BIJOU_EXPERIMENT_KIT_COMPILED makes them
   # extern in the programs that link the kit.
   add_library(bijou_experiment_kit STATIC ${PROJECT_SOURCE_DIR}/examples/common/autoencoder.cpp
+                                          ${PROJECT_SOURCE_DIR}/examples/common/cli.cpp
                                           ${PROJECT_SOURCE_DIR}/examples/common/digit_classifier.cpp)
   add_library(bijou::experiment_kit ALIAS bijou_experiment_kit)
   set_target_properties(bijou_experiment_kit PROPERTIES EXPORT_NAME experiment_kit)
-  target_link_libraries(bijou_experiment_kit PUBLIC bijou ZLIB::ZLIB PNG::PNG nlohmann_json::nlohmann_json CLI11::CLI11 PRIVATE $<BUILD_INTERFACE:bijou_flags>)
+  target_link_libraries(bijou_experiment_kit PUBLIC bijou ZLIB::ZLIB PNG::PNG nlohmann_json::nlohmann_json PRIVATE CLI11::CLI11 $<BUILD_INTERFACE:bijou_flags>)
   target_compile_definitions(bijou_experiment_kit PUBLIC BIJOU_EXPERIMENT_KIT_COMPILED)
   # Where digits_data.hpp looks for digits.csv.gz: the source tree here, <prefix>/share/bijou/data once
   # installed ($<INSTALL_PREFIX> becomes the prefix the package is found in, wherever it was installed).

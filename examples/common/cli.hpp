@@ -12,32 +12,27 @@
 // declared yet aside (allow_extras) until done() rejects what nobody declared. An option given twice, a
 // number that is not finite ("nan", "inf") and an integer with a sign or a fraction are errors: the
 // program prints one line naming the option and exits with status 2.
+//
+// CLI11 itself is used only in cli.cpp, compiled once into the experiment kit: its header costs 3-6 s
+// of compiler time in every translation unit that includes it.
 #pragma once
-
-#include <CLI/CLI.hpp>
 
 #include <charconv>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
+#include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <type_traits>
-#include <vector>
 
 namespace bijou::examples {
 
 class Cli {
 public:
-    Cli(int argc, char** argv, std::string summary)
-        : program_(argc > 0 ? argv[0] : "example"), app_(std::move(summary), program_)
-    {
-        for (int i = argc - 1; i > 0; --i) reversed_arguments_.emplace_back(argv[i]);  // CLI11's order
-        app_.allow_extras();
-        app_.set_help_flag();  // --help is answered by done(), once every option is declared
-        help_ = app_.add_flag("-h,--help")->description("print this help and exit");
-        parse();
-    }
+    Cli(int argc, char** argv, std::string summary);
+    ~Cli();
+    Cli(const Cli&) = delete;
+    Cli& operator=(const Cli&) = delete;
 
     // Declares --name (with its default and a line of help) and returns its value.
     template <class T>
@@ -45,61 +40,20 @@ public:
     {
         std::ostringstream shown;
         shown << fallback;
-        CLI::Option* declared = app_.add_option("--" + name, help)
-                                    ->type_name(type_name<T>())
-                                    ->default_str(shown.str())
-                                    ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);  // twice: see below
-        parse();
-        const std::vector<std::string>& given = declared->results();
-        if (given.empty()) return fallback;
-        if (given.size() > 1) fail("option --" + name + " is given twice ('" + given[0] + "' and '" + given[1] + "')");
-        // While later options are undeclared, CLI11 takes one of them for this option's value.
-        if (given[0].starts_with("--")) fail("option --" + name + " needs a value");
-        return parse_value<T>(name, given[0]);
+        const std::optional<std::string> given = declare_option(name, type_name<T>(), shown.str(), help);
+        return given ? parse_value<T>(name, *given) : fallback;
     }
 
     // Declares the switch --name: true when given (alone), false otherwise.
-    bool flag(const std::string& name, const std::string& help)
-    {
-        CLI::Option* declared = app_.add_flag("--" + name)->description(help)->disable_flag_override();
-        parse();
-        return declared->count() > 0;
-    }
+    bool flag(const std::string& name, const std::string& help);
 
     // Call after the last option(): handles --help and rejects options nobody declared.
-    void done() const
-    {
-        if (help_->count() > 0) {
-            std::printf("%s", app_.help().c_str());
-            std::exit(0);
-        }
-        const std::vector<std::string> extras = app_.remaining();
-        if (extras.empty()) return;
-        const std::string& first = extras.front();
-        if (first.starts_with("--") && first.size() > 2)
-            fail("unknown option " + first.substr(0, first.find('=')) + " (see --help)");
-        fail("unexpected argument '" + first + "'");
-    }
+    void done() const;
 
 private:
-    void parse()
-    {
-        try {
-            app_.parse(std::vector<std::string>(reversed_arguments_));  // a copy: parse() consumes it
-        } catch (const CLI::ArgumentMismatch& e) {
-            // An option followed by nothing, or by another option, where its value belongs.
-            fail(std::string(e.what()).find("required") != std::string::npos ? value_missing(e.what()) : e.what());
-        } catch (const CLI::ParseError& e) {
-            fail(e.what());
-        }
-    }
-
-    // CLI11 says "--cases: 1 required TYPE missing"; the message names the option as the others do.
-    static std::string value_missing(const std::string& what)
-    {
-        const std::string name = what.substr(0, what.find(':'));
-        return "option " + name + " needs a value";
-    }
+    // Declares the option to CLI11, parses again, and returns the text given for it, if any (cli.cpp).
+    std::optional<std::string> declare_option(const std::string& name, const char* type, const std::string& shown,
+                                              const std::string& help);
 
     template <class T>
     static const char* type_name()
@@ -132,16 +86,13 @@ private:
         }
     }
 
-    [[noreturn]] void fail(const std::string& message) const
-    {
-        std::fprintf(stderr, "%s: %s\n", program_.c_str(), message.c_str());
-        std::exit(2);
-    }
+    void parse();  // the saved arguments again, with every option declared so far
+    // Prints "program: message" and exits with status 2.
+    [[noreturn]] void fail(const std::string& message) const;
 
+    struct Parser;  // CLI11's App and the saved arguments (cli.cpp)
     std::string program_;
-    CLI::App app_;
-    std::vector<std::string> reversed_arguments_;
-    CLI::Option* help_ = nullptr;
+    std::unique_ptr<Parser> parser_;
 };
 
 }  // namespace bijou::examples
