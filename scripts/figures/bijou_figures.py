@@ -72,11 +72,24 @@ def mosaic(images, columns, height, width, gap=1, fill=np.nan):
     return out
 
 
-def image_grid(ax, images, columns, height, width, vmin=0, vmax=255, cmap="gray_r", row_labels=None, title=None):
-    """Greyscale images as a grid on `ax`: no ticks, optional label per row and a title."""
+GAP_COLOUR = "0.8"  # the lines between the images of a grid: light grey, seen on white and on black
+
+
+def image_grid(ax, images, columns, height, width, vmin=0, vmax=255, cmap="gray_r", row_labels=None, title=None,
+               column_labels=None):
+    """Greyscale images as a grid on `ax`: no ticks, optional label per row and per column (above) and a
+    title. The gaps between images are GAP_COLOUR."""
     grid = mosaic(images, columns, height, width)
-    ax.imshow(grid, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
-    ax.set_xticks([])
+    colours = matplotlib.colormaps[cmap].copy()
+    colours.set_bad(GAP_COLOUR)
+    ax.imshow(grid, cmap=colours, vmin=vmin, vmax=vmax, interpolation="nearest")
+    if column_labels is not None:
+        ax.xaxis.tick_top()
+        ax.set_xticks([(width + 1) * c + (width - 1) / 2 for c in range(len(column_labels))])
+        ax.set_xticklabels(column_labels)
+        ax.tick_params(axis="x", length=0, pad=2)
+    else:
+        ax.set_xticks([])
     if row_labels is not None:
         ax.set_yticks([(height + 1) * r + (height - 1) / 2 for r in range(len(row_labels))])
         ax.set_yticklabels(row_labels)
@@ -88,3 +101,22 @@ def image_grid(ax, images, columns, height, width, vmin=0, vmax=255, cmap="gray_
     if title:
         ax.set_title(title)
     return ax
+
+
+def headline(fig, text, pad_points=4):
+    """The figure's title, just above everything drawn so far (the axes with their titles and tick labels),
+    however tall those are: a fixed suptitle position either overlaps two-line titles or floats far above."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    top = max(ax.get_tightbbox(renderer).y1 for ax in fig.axes)  # display units
+    fig.suptitle(text, y=(top + pad_points * fig.dpi / 72) / fig.bbox.height, va="bottom")
+
+
+def footnote(fig, text, pad_points=4, fontsize=8):
+    """A note (what the figure's numbers say) centred below everything drawn so far."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    bottom = min(ax.get_tightbbox(renderer).y0 for ax in fig.axes)  # display units
+    fig.text(0.5, (bottom - pad_points * fig.dpi / 72) / fig.bbox.height, text, ha="center", va="top",
+             fontsize=fontsize)
+
