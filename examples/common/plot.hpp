@@ -13,8 +13,8 @@
 // Coordinates: a raster of width x height pixels covers the extent, pixel (col, row) the cell
 //   x in [x_min + col * dx, x_min + (col + 1) * dx),  y in (y_max - (row + 1) * dy, y_max - row * dy],
 // with dx = (x_max - x_min) / width, dy = (y_max - y_min) / height: row 0 is the top (largest y), as in a
-// plot. grid_points() lists the cell centres row by row from the top left, which is the order heat_map()
-// reads its values in.
+// plot. grid_points() (extent.hpp) lists the cell centres row by row from the top left, which is the
+// order heat_map() reads its values in.
 //
 // Colour scales: heat_map() and histogram_2d() map [min, max] linearly onto viridis; either bound left as
 // NaN (the default) is taken from the data's finite values. A constant image maps to the bottom colour.
@@ -67,13 +67,6 @@ struct FrameOptions {
 };
 
 namespace detail {
-
-inline void check_extent(const Extent& e, std::string_view where)
-{
-    if (!(e.x_min < e.x_max) || !(e.y_min < e.y_max))
-        throw_usage_error(where, "the extent needs x_min < x_max and y_min < y_max, got [", e.x_min, ", ", e.x_max,
-                          "] x [", e.y_min, ", ", e.y_max, "]");
-}
 
 template <class T>
 void check_points(const Tensor<T>& points, std::string_view where)
@@ -129,23 +122,6 @@ inline std::string number_label(double v)
 }
 
 }  // namespace detail
-
-// The centres of the pixels of a width x height raster over `extent`, one point per row of the result,
-// listed row by row from the top left.
-template <class T = double>
-Tensor<T> grid_points(const Extent& extent, std::size_t width, std::size_t height)
-{
-    detail::check_extent(extent, "grid_points");
-    const double dx = (extent.x_max - extent.x_min) / double(width),
-                 dy = (extent.y_max - extent.y_min) / double(height);
-    Tensor<T> points = Tensor<T>::from_shape({width * height, 2});
-    for (std::size_t row = 0; row < height; ++row)
-        for (std::size_t col = 0; col < width; ++col) {
-            points(row * width + col, 0) = T(extent.x_min + (double(col) + 0.5) * dx);
-            points(row * width + col, 1) = T(extent.y_max - (double(row) + 0.5) * dy);
-        }
-    return points;
-}
 
 // values: width * height numbers (any shape) in grid_points() order, e.g. a density evaluated on the grid.
 template <class T>

@@ -62,17 +62,6 @@ TEST_CASE("the font draws glyphs from their bitmaps")
     CHECK(std::equal(unknown.pixels().begin(), unknown.pixels().end(), question.pixels().begin()));
 }
 
-TEST_CASE("grid points are pixel centres listed from the top left")
-{
-    const Extent extent{-4, 4, -2, 2};
-    const Tensor<double> grid = grid_points(extent, 4, 2);  // pixels 2 wide, 2 high
-    REQUIRE(grid.shape()[0] == 8);
-    CHECK(grid(0, 0) == -3.0);
-    CHECK(grid(0, 1) == 1.0);  // top row: largest y
-    CHECK(grid(3, 0) == 3.0);
-    CHECK(grid(4, 1) == -1.0);
-}
-
 TEST_CASE("a heat map puts the largest value in the top colour at its pixel")
 {
     Tensor<double> values = Tensor<double>::from_shape({6, 1});
