@@ -47,7 +47,9 @@ void Cli::parse()
 std::optional<std::string> Cli::declare_option(const std::string& name, const char* type, const std::string& shown,
                                                const std::string& help)
 {
-    CLI::Option* declared = parser_->app.add_option("--" + name, help)
+    // A one-letter name is also its short form: -n 100 as well as --n 100.
+    const std::string spelled = name.size() == 1 ? "-" + name + ",--" + name : "--" + name;
+    CLI::Option* declared = parser_->app.add_option(spelled, help)
                                 ->type_name(type)
                                 ->default_str(shown)
                                 ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);  // twice: see below

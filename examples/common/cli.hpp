@@ -6,7 +6,7 @@
 //   const bool verbose = cli.flag("verbose", "print every step");
 //   cli.done();   // --help prints the options and exits; an unknown or malformed option is an error
 //
-// Options are written `--name value` or `--name=value`; a switch (flag()) is written `--name` alone. Each
+// Options are written `--name value` or `--name=value` (a one-letter name also `-n value`); a switch (flag()) is written `--name` alone. Each
 // option() call declares one option and reads it, so the usage text is built from the same lines that
 // define the defaults: CLI11 parses the command line again after each declaration, keeping what is not
 // declared yet aside (allow_extras) until done() rejects what nobody declared. An option given twice, a
