@@ -34,13 +34,21 @@
 // Evaluation. Bits per dimension on the 0..255 scale: NLL_pixels = NLL_model + 784 ln 256, over 784 ln 2,
 //             on all 10000 test images (an upper bound on the discrete NLL, Theis et al. 2016).
 //
-// Writes DIR/metrics.json, log.csv, checkpoint.ckpt, samples.png (100 samples at temperatures 0.5, 0.7
-// and 1.0: z ~ N(0, T^2 I); conditional: 10 x 10 grids, one row per class) and reconstructions.png (test
-// images beside f^-1(f(x))). Conditional runs also write samples_conditional.csv (100 samples per class
-// at temperature 0.7, one per line: the class, then the 784 pixel values on the 0..255 scale) and
-// measure class consistency: the fraction of samples of class k that a separately trained CNN
-// classifier (examples/common/image_classifier.hpp, trained first on the same training images) assigns
-// to k, at each temperature; metrics.json reports the classifier's test accuracy beside it.
+// Writes DIR/metrics.json, log.csv, checkpoint.ckpt and the numbers of the figures, as .npy (float32,
+// images as rows of 784 pixel values on the 0..255 scale, row-major 28 x 28; metrics.json records
+// image_height, image_width, pixel_max, class_names and sample_temperatures):
+//   samples.npy          300 x 784: 100 samples at each temperature of sample_temperatures (0.5, 0.7,
+//                        1.0: z ~ N(0, T^2 I), the same z at each), temperature-major; conditional: row
+//                        10 k + j of each block of 100 is a sample of class k
+//   test_images.npy      100 x 784: the first 100 test images (dequantised)
+//   reconstructions.npy  100 x 784: f^-1(f(x)) of those
+// scripts/figures/fashion_mnist.py draws them as samples.png and reconstructions.png. Conditional runs
+// also write samples_conditional.csv and samples_conditional.npy (1000 x 784; 100 samples per class at
+// temperature 0.7, class-major; the csv one per line: the class, then the 784 pixel values) with
+// samples_conditional_labels.npy (1000, int32), and measure class consistency: the fraction of samples
+// of class k that a separately trained CNN classifier (examples/common/image_classifier.hpp, trained
+// first on the same training images) assigns to k, at each temperature; metrics.json reports the
+// classifier's test accuracy beside it.
 // Measured (AMD EPYC, one thread). 2026-12-03 after the direct convolutions, two runs side by side on the
 // two cores: --steps 4000: test 3.750 bits/dim (train 3.719), 199 ms per step, 976 s of training;
 // --conditional --steps 4000: test 3.655 bits/dim, 302 ms per step, class consistency 0.663 / 0.636 /
@@ -62,13 +70,12 @@
 #include <vector>
 
 #include <bijou/bijou.hpp>
+#include <bijou/engine/io/npy.hpp>
 #include <bijou/flows/glow.hpp>
 #include <bijou/examples/common/cli.hpp>
 #include <bijou/examples/common/fashion_mnist_data.hpp>
 #include <bijou/examples/common/image_classifier.hpp>
 #include <bijou/examples/common/output.hpp>
-#include <bijou/examples/common/plot.hpp>
-#include <bijou/examples/common/png.hpp>
 #include <bijou/examples/common/random.hpp>
 #include <bijou/examples/common/training_run.hpp>
 
@@ -131,9 +138,9 @@ Tensor<T> dequantised(const FashionMnist& data, std::size_t first, std::size_t c
 }
 
 // Model space -> 0..255 for the figures.
-Tensor<double> to_pixel_values(const Tensor<T>& model)
+Tensor<T> to_pixel_values(const Tensor<T>& model)
 {
-    Tensor<double> out = xt::clip((xt::cast<double>(model) + 0.5) * 256.0, 0.0, 255.0);
+    Tensor<T> out = xt::cast<T>(xt::clip((xt::cast<double>(model) + 0.5) * 256.0, 0.0, 255.0));
     return out;
 }
 
@@ -288,23 +295,17 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
     std::mt19937_64 sample_rng(s.seed + 7);
     Tensor<T> z = Tensor<T>::from_shape({100, pixels});
     for (T& v : z) v = T(examples::random::normal(sample_rng));
-    const std::vector<std::string> row_labels(FashionMnist::class_names.begin(), FashionMnist::class_names.end());
+    const std::vector<double> sample_temperatures{0.5, 0.7, 1.0};
     const auto sample_start = std::chrono::steady_clock::now();
-    std::vector<examples::Image> panels;
-    const examples::ImageGridOptions grid{.side = FashionMnist::side, .scale = 2, .min = 0, .max = 255};
-    for (const double temperature : {0.5, 0.7, 1.0}) {
-        const Tensor<T> samples = decode(flow, xt::eval(T(temperature) * z), grid_c);
-        char title[32];
-        std::snprintf(title, sizeof title, "T = %.1f", temperature);
-        const examples::Image picture = examples::image_grid(to_pixel_values(samples), 10, grid);
-        panels.push_back(examples::framed(conditional ? examples::labelled_rows(picture, row_labels, grid) : picture, title));
-    }
+    Tensor<T> grid_samples = Tensor<T>::from_shape({sample_temperatures.size() * 100, pixels});
+    for (std::size_t t = 0; t < sample_temperatures.size(); ++t)
+        xt::view(grid_samples, xt::range(100 * t, 100 * (t + 1)), xt::all()) =
+            to_pixel_values(decode(flow, xt::eval(T(sample_temperatures[t]) * z), grid_c));
     const double samples_per_second =
-        300.0 / std::chrono::duration<double>(std::chrono::steady_clock::now() - sample_start).count();
-    examples::write_png(out / "samples.png", examples::side_by_side(panels));
-    examples::write_png(out / "reconstructions.png",
-                        examples::side_by_side({examples::framed(examples::image_grid(to_pixel_values(first_test), 10, grid), "test images"),
-                                                examples::framed(examples::image_grid(to_pixel_values(back), 10, grid), "f^-1(f(x))")}));
+        double(grid_samples.shape()[0]) / std::chrono::duration<double>(std::chrono::steady_clock::now() - sample_start).count();
+    save_npy(out / "samples.npy", grid_samples);
+    save_npy(out / "test_images.npy", to_pixel_values(first_test));
+    save_npy(out / "reconstructions.npy", to_pixel_values(back));
 
     std::vector<double> validation_steps, validation_bpd;
     for (const auto& point : report.validation) {
@@ -337,7 +338,12 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
         .add("train_seconds", train_seconds)
         .add("samples_per_second", samples_per_second)
         .add("roundtrip_max_abs_err", roundtrip)
-        .add("blas_threads", blas_threads());
+        .add("blas_threads", blas_threads())
+        .add("image_height", FashionMnist::side)
+        .add("image_width", FashionMnist::side)
+        .add("pixel_max", 255)
+        .add("class_names", std::vector<std::string>(FashionMnist::class_names.begin(), FashionMnist::class_names.end()))
+        .add("sample_temperatures", sample_temperatures);
 
     std::string consistency_line;
     if constexpr (conditional) {
@@ -346,7 +352,7 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
         std::mt19937_64 consistency_rng(s.seed + 17);
         for (const double temperature : temperatures) {
             const Tensor<T> samples = flow.sample(requested.size(), requested_c, consistency_rng, temperature);
-            const Tensor<T> pixel_values = xt::cast<T>(to_pixel_values(samples));
+            const Tensor<T> pixel_values = to_pixel_values(samples);
             const std::vector<int> recognised = classifier.predict(pixel_values);
             consistency.push_back(agreement(recognised, requested));
             if (temperature != csv_temperature) continue;
@@ -359,6 +365,8 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
                 csv << '\n';
             }
             if (!csv) throw_file_error("fashion_mnist", out / "samples_conditional.csv", "could not be written");
+            save_npy(out / "samples_conditional.npy", pixel_values);
+            save_npy(out / "samples_conditional_labels.npy", xt::adapt(requested, {requested.size()}));
         }
         metrics.add("classifier_test_accuracy", classifier_accuracy)
             .add("classifier_steps", s.classifier_steps)

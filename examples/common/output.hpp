@@ -24,7 +24,7 @@
 
 namespace bijou::examples {
 
-// A flat JSON object of named numbers, strings and arrays of numbers. A name is added once.
+// A flat JSON object of named numbers, strings and arrays of numbers or strings. A name is added once.
 class Metrics {
 public:
     Metrics& add(const std::string& name, double value) { return set(name, value); }
@@ -47,6 +47,8 @@ public:
     {
         return add(name, std::span<const double>(values));
     }
+    // Names (the classes of a data set, say) as a JSON array of strings.
+    Metrics& add(const std::string& name, const std::vector<std::string>& values) { return set(name, values); }
 
     const nlohmann::ordered_json& json() const { return entries_; }
 

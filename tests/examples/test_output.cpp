@@ -58,3 +58,13 @@ TEST_CASE("Metrics refuses a name added twice")
     metrics.add("steps", 10);
     CHECK_THROWS_WITH(metrics.add("steps", 20.0), Catch::Contains("Metrics::add") && Catch::Contains("'steps'"));
 }
+
+TEST_CASE("Metrics writes a list of names as an array of strings")
+{
+    Metrics metrics;
+    metrics.add("class_names", std::vector<std::string>{"T-shirt/top", "Ankle \"boot\""});
+    const auto& names = metrics.json()["class_names"];
+    REQUIRE(names.is_array());
+    CHECK(names.size() == 2);
+    CHECK(names[1] == "Ankle \"boot\"");
+}
