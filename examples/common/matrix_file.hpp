@@ -93,14 +93,11 @@ inline bool has_extension(const std::filesystem::path& path, std::string_view ex
 // (e.g. "--data").
 inline Tensor<double> load_matrix(const std::filesystem::path& path, std::string_view what)
 {
-    if (!std::filesystem::exists(path)) throw_usage_error(what, "'", path.string(), "' does not exist");
-    Tensor<double> x;
-    if (detail::has_extension(path, ".npy"))
-        x = load_npy_matrix<double>(path, what);
-    else if (detail::has_extension(path, ".csv"))
-        x = detail::read_numeric_csv(path, what);
-    else
+    const bool npy = detail::has_extension(path, ".npy");
+    if (!npy && !detail::has_extension(path, ".csv"))
         throw_usage_error(what, "'", path.string(), "': expected a .npy or .csv file");
+    if (!std::filesystem::exists(path)) throw_usage_error(what, "'", path.string(), "' does not exist");
+    const Tensor<double> x = npy ? load_npy_matrix<double>(path, what) : detail::read_numeric_csv(path, what);
     if (x.shape()[0] == 0) throw_value_error(what, "'", path.string(), "' holds no rows");
     for (std::size_t r = 0; r < x.shape()[0]; ++r)
         for (std::size_t c = 0; c < x.shape()[1]; ++c)
