@@ -49,8 +49,13 @@
 //              per step (a run of a minute or two against 5-10 seconds). docs/experiments.md lists the
 //              figures.
 //
-// Writes DIR/metrics.json, samples.png (100 samples at temperature 1 and 0.75 beside 100 test digits),
-// log.csv and checkpoint.ckpt.
+// Writes DIR/metrics.json, log.csv, checkpoint.ckpt and, as .npy (float32, images as rows of 64 pixel
+// values on the 0..16 scale, row-major 8 x 8; metrics.json records image_height, image_width, pixel_max
+// and sample_temperatures):
+//   samples.npy      200 x 64: 100 samples at each temperature of sample_temperatures (1 and 0.75; the
+//                    same z at both), temperature-major
+//   test_digits.npy  100 x 64: the first 100 test digits
+// scripts/figures/digits.py draws them as samples.png.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -63,12 +68,11 @@
 
 #include <bijou/bijou.hpp>
 #include <bijou/engine/blas.hpp>
+#include <bijou/engine/io/npy.hpp>
 #include <bijou/examples/common/cli.hpp>
 #include <bijou/examples/common/dequantisation.hpp>
 #include <bijou/examples/common/digits_data.hpp>
 #include <bijou/examples/common/output.hpp>
-#include <bijou/examples/common/plot.hpp>
-#include <bijou/examples/common/png.hpp>
 #include <bijou/examples/common/random.hpp>
 #include <bijou/examples/common/training_run.hpp>
 
@@ -214,15 +218,13 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
     std::mt19937_64 sample_rng(s.seed + 7);
     Tensor<T> z = Tensor<T>::from_shape({100, pixels});
     for (T& v : z) v = T(examples::random::normal(sample_rng));
-    const Tensor<double> samples = examples::to_pixels(flow.inverse(z).first);
-    const Tensor<double> cooler_samples = examples::to_pixels(flow.inverse(xt::eval(T(sample_temperature) * z)).first);
-    const Tensor<double> real = xt::view(test.images, xt::range(0, 100), xt::all());
-    const examples::ImageGridOptions grid{.side = Digits::side, .scale = 4, .min = 0, .max = Digits::max_value};
-    examples::write_png(
-        out / "samples.png",
-        examples::side_by_side({examples::framed(examples::image_grid(samples, 10, grid), "samples " + s.flow),
-                                examples::framed(examples::image_grid(cooler_samples, 10, grid), "T = 0.75"),
-                                examples::framed(examples::image_grid(real, 10, grid), "test digits")}));
+    const std::vector<double> sample_temperatures{1.0, sample_temperature};
+    Tensor<float> samples = Tensor<float>::from_shape({100 * sample_temperatures.size(), pixels});
+    for (std::size_t t = 0; t < sample_temperatures.size(); ++t)
+        xt::view(samples, xt::range(100 * t, 100 * (t + 1)), xt::all()) =
+            xt::cast<float>(examples::to_pixels(flow.inverse(xt::eval(T(sample_temperatures[t]) * z)).first));
+    save_npy(out / "samples.npy", samples);
+    save_npy(out / "test_digits.npy", Tensor<float>(xt::cast<float>(xt::view(test.images, xt::range(0, 100), xt::all()))));
 
     std::vector<double> validation_steps, validation_nll;
     for (const auto& point : report.validation) {
@@ -259,7 +261,11 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
         .add("baseline_independent_pixels_bits_per_dim", baseline_bpd)
         .add("step_ms_median", report.median_step_ms)
         .add("roundtrip_max_abs_err", roundtrip)
-        .add("blas_threads", blas_threads());
+        .add("blas_threads", blas_threads())
+        .add("image_height", Digits::side)
+        .add("image_width", Digits::side)
+        .add("pixel_max", int(Digits::max_value))
+        .add("sample_temperatures", sample_temperatures);
     metrics.write(out / "metrics.json");
     std::printf(
         "digits %s: test NLL %.2f +- %.2f nats/image = %.4f bits/dim (train %.4f, independent pixels %.4f); "

@@ -27,7 +27,7 @@ def main():
     test = bf.load(directory, "test_digits.npy")
 
     panels = len(temperatures) + 1
-    fig, axes = bf.plt.subplots(1, panels, figsize=(2.3 * panels, 2.65), gridspec_kw={"wspace": 0.06})
+    fig, axes = bf.plt.subplots(1, panels, figsize=(2.8 * panels, 3.1), gridspec_kw={"wspace": 0.06})
     for ax, temperature, block in zip(axes, temperatures, samples):
         bf.image_grid(ax, block, COLUMNS, h, w, vmax=top, title=f"samples, T = {temperature:g}")
     bf.image_grid(axes[-1], test, COLUMNS, h, w, vmax=top, title="test digits")
