@@ -4,17 +4,20 @@
 //   two_moons_minimal [--blocks 4] [--steps 2000] [--seed 0] [--out out/two_moons_minimal] [--resume CKPT]
 //                     [--threads 1]
 //
-// Writes DIR/metrics.json (test_nll_nats, step_ms_median), density.png, log.csv and checkpoint.ckpt.
+// Writes to DIR metrics.json (test_nll_nats, step_ms_median, extent: [x_min, x_max, y_min, y_max]),
+// log_density.npy (200 x 200 float32: log p(x) on a grid over the extent, row 0 the top), test.npy
+// (5000 x 2 float32), log.csv and checkpoint.ckpt; scripts/figures/two_moons_minimal.py draws density.png.
 #include <cstdio>
 #include <filesystem>
 #include <random>
 #include <string>
+#include <vector>
 
 #include <bijou/bijou.hpp>
+#include <bijou/engine/io/npy.hpp>
 #include <bijou/examples/common/cli.hpp>
+#include <bijou/examples/common/extent.hpp>
 #include <bijou/examples/common/output.hpp>
-#include <bijou/examples/common/plot.hpp>
-#include <bijou/examples/common/png.hpp>
 #include <bijou/examples/common/toy_data.hpp>
 #include <bijou/examples/common/training_run.hpp>
 
@@ -54,17 +57,17 @@ try {
                                   .schedule = CosineDecay{.base = 1e-3, .min_lr = 1e-5, .total_steps = steps},
                                   .seed = seed});
 
-    // 5. Evaluation: the mean test NLL, and the learned density beside a histogram of the test data.
+    // 5. Evaluation: the mean test NLL, and the numbers of the figure (the learned density beside a
+    //    histogram of the test data), which scripts/figures/two_moons_minimal.py draws.
     const double test_nll = -xt::mean(xt::cast<double>(flow.log_prob(test)))();
     const examples::Extent extent = examples::toy_data::extent("moons");
-    const Tensor<double> density =
-        xt::exp(xt::cast<double>(flow.log_prob(examples::grid_points<float>(extent, 200, 200))));
-    examples::write_png(
-        out / "density.png",
-        examples::side_by_side({examples::framed(examples::heat_map(density, 200, 200), "model", extent),
-                                examples::framed(examples::histogram_2d(test, extent, 200, 200), "data", extent)}));
+    const Tensor<float> log_density = flow.log_prob(examples::grid_points<float>(extent, 200, 200));
+    save_npy(out / "log_density.npy", xt::reshape_view(log_density, {200, 200}));  // row 0: the top
+    save_npy(out / "test.npy", test);
     examples::Metrics metrics;
-    metrics.add("test_nll_nats", test_nll).add("step_ms_median", report.median_step_ms);
+    metrics.add("test_nll_nats", test_nll)
+        .add("step_ms_median", report.median_step_ms)
+        .add("extent", std::vector<double>{extent.x_min, extent.x_max, extent.y_min, extent.y_max});
     metrics.write(out / "metrics.json");
     std::printf("two_moons_minimal: test NLL %.4f nats -> %s\n", test_nll, out.c_str());
     return 0;

@@ -120,3 +120,59 @@ def footnote(fig, text, pad_points=4, fontsize=8):
     fig.text(0.5, (bottom - pad_points * fig.dpi / 72) / fig.bbox.height, text, ha="center", va="top",
              fontsize=fontsize)
 
+
+# ---- the plane: 2-D densities and point sets (density2d, two_moons_minimal, eight_modes) ----
+
+def plane_axes(ax, extent, title=None, xlabel="$x_1$", ylabel="$x_2$"):
+    """`ax` showing the rectangle extent = (x_min, x_max, y_min, y_max) at equal scale, axes labelled."""
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    ax.set_aspect("equal")
+    if xlabel:
+        ax.set_xlabel(xlabel)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def histogram_density(points, extent, bins):
+    """A 2-D histogram of `points` (n, 2) over extent, normalised as a density (its integral over the
+    extent is the fraction of points inside it), as an image: row 0 the top (y = y_max)."""
+    counts, _, _ = np.histogram2d(points[:, 0], points[:, 1], bins=bins,
+                                  range=[[extent[0], extent[1]], [extent[2], extent[3]]])
+    cell = (extent[1] - extent[0]) * (extent[3] - extent[2]) / bins**2
+    return counts.T[::-1] / (len(points) * cell)  # histogram2d's first axis is x: transpose, then y up
+
+
+def histogram_bins(count):
+    """Bins per axis for a 2-D histogram of `count` points: about 8 points per bin of the whole square
+    (more where the density is high), so that the cells' sampling noise does not drown the shape; a
+    multiple of 8, so that on FFJORD's [-4, 4]^2 the cells' edges fall on the integers (the checkerboard's
+    squares)."""
+    return int(np.clip(8 * round(np.sqrt(count / 8) / 8), 32, 200))
+
+
+def density_scale_top(model, histogram):
+    """The top of a colour scale shared by a model's density and a histogram: the larger of their 99.5th
+    percentiles. A histogram's few highest cells are sampling noise, and a flow's density can have thin
+    spikes (at the edges of a spline's interval, say) that would otherwise take the whole scale."""
+    return max(float(np.nanpercentile(model, 99.5)), float(np.percentile(histogram, 99.5)))
+
+
+def density_and_histogram(log_density, extent, data, model_title, data_title, label="density $p(x)$"):
+    """The figure of a 2-D density estimate: the model's density exp(log_density) (a grid over extent,
+    row 0 the top) beside a histogram of `data` normalised as a density, on one colour scale with one
+    colour bar (density_scale_top); cells above the scale's top saturate."""
+    model = np.exp(np.asarray(log_density, dtype=float))
+    histogram = histogram_density(np.asarray(data, dtype=float), extent, histogram_bins(len(data)))
+    top = density_scale_top(model, histogram)
+    fig, axes = plt.subplots(1, 2, figsize=(6.6, 3.0), layout="constrained")
+    for ax, image, title in zip(axes, (model, histogram), (model_title, data_title)):
+        shown = ax.imshow(image, extent=tuple(extent), vmin=0, vmax=top, interpolation="nearest")
+        plane_axes(ax, extent, title)
+    axes[1].set_ylabel(None)
+    extend = "max" if max(model.max(), histogram.max()) > top else "neither"
+    fig.colorbar(shown, ax=axes, label=label, shrink=0.9, extend=extend)
+    return fig
