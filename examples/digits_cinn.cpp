@@ -44,9 +44,19 @@
 //              f(y; c_true) of a real test image y (bin centres), whose style (slant, thickness, position)
 //              then carries over to every other class.
 //
-// Writes DIR/metrics.json, samples.png (10 x N grids, one row per class, at temperature T and 0.7, beside
-// real test digits of the same classes), style_transfer.png (the two panels above), samples.csv (100
-// samples per class: requested label, then 64 pixel values on 0-16), log.csv and checkpoint.ckpt.
+// Writes DIR/metrics.json, log.csv, checkpoint.ckpt, samples.csv (100 samples per class at temperature
+// T: requested label, then 64 pixel values on 0-16) and, as .npy (float32, images as rows of 64 pixel
+// values on 0..16, row-major 8 x 8; labels int32; metrics.json records image_height, image_width,
+// pixel_max, temperature, low_temperature and grid_columns):
+//   samples.npy                  1000 x 64: samples.csv's samples, class-major (row 100 k + j: class k)
+//   samples_low_temperature.npy  1000 x 64: the same at temperature 0.7
+//   sample_labels.npy            1000: the requested class of each row of both
+//   test_digits.npy, test_digit_labels.npy   the first --grid-columns test digits of each class
+//   style_base_z.npy             80 x 64: 8 draws z ~ N(0, T^2 I), each under c = 0..9 (row 10 r + c)
+//   style_sources.npy, style_source_labels.npy   8 test digits and their labels
+//   style_test_z.npy             80 x 64: the z of each of those under c = 0..9 (row 10 r + c)
+// scripts/figures/digits_cinn.py draws them as samples.png (one row per class at T and 0.7 beside test
+// digits) and style_transfer.png (the two style-transfer panels).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -59,14 +69,12 @@
 
 #include <bijou/bijou.hpp>
 #include <bijou/engine/blas.hpp>
+#include <bijou/engine/io/npy.hpp>
 #include <bijou/examples/common/cli.hpp>
 #include <bijou/examples/common/dequantisation.hpp>
 #include <bijou/examples/common/digit_classifier.hpp>
 #include <bijou/examples/common/digits_data.hpp>
-#include <bijou/examples/common/font.hpp>
 #include <bijou/examples/common/output.hpp>
-#include <bijou/examples/common/plot.hpp>
-#include <bijou/examples/common/png.hpp>
 #include <bijou/examples/common/random.hpp>
 #include <bijou/examples/common/training_run.hpp>
 
@@ -110,7 +118,7 @@ std::vector<int> labels_by_class(std::size_t per_class)
 }
 
 // The first `per_class` images of each class, in class order (fewer if a class has fewer).
-Tensor<double> first_of_each_class(const Digits& digits, std::size_t per_class)
+Digits first_of_each_class(const Digits& digits, std::size_t per_class)
 {
     std::vector<std::size_t> rows;
     for (std::size_t k = 0; k < classes; ++k) {
@@ -118,7 +126,7 @@ Tensor<double> first_of_each_class(const Digits& digits, std::size_t per_class)
         for (std::size_t i = 0; i < digits.size() && taken < per_class; ++i)
             if (digits.labels[i] == int(k)) rows.push_back(i), ++taken;
     }
-    return examples::select_rows(digits, rows).images;
+    return examples::select_rows(digits, rows);
 }
 
 template <class Flow>
@@ -296,45 +304,21 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
     const double style_consistency = agreement(classifier.predict(from_base), base_labels);
     const double transfer_consistency = agreement(classifier.predict(from_real), real_labels);
 
-    // ---- figures ----
-    const examples::ImageGridOptions grid{.side = Digits::side, .scale = 4, .min = 0, .max = Digits::max_value};
-    std::vector<std::string> digit_names;
-    for (std::size_t k = 0; k < classes; ++k) digit_names.push_back(std::to_string(k));
-    {
-        // Row k: the first grid_columns samples of class k at each temperature, and real test digits of class k.
-        const std::size_t columns = std::min(s.grid_columns, samples_per_class);
-        auto panel = [&](const Tensor<double>& by_class, double temperature) {
-            Tensor<double> shown = Tensor<double>::from_shape({classes * columns, pixels});
-            for (std::size_t k = 0; k < classes; ++k)
-                for (std::size_t j = 0; j < columns; ++j)
-                    xt::row(shown, k * columns + j) = xt::row(by_class, k * samples_per_class + j);
-            char title[64];
-            std::snprintf(title, sizeof title, "cINN samples, T = %.2g", temperature);
-            return examples::framed(examples::labelled_rows(examples::image_grid(shown, columns, grid), digit_names, grid), title);
-        };
-        examples::write_png(out / "samples.png",
-                            examples::side_by_side({panel(samples, s.temperature), panel(cool_samples, low_temperature),
-                                                    examples::framed(examples::image_grid(first_of_each_class(test, columns),
-                                                                                          columns, grid),
-                                                                     "test digits")}));
-    }
-    {
-        // Left: z ~ N(0, T^2 I) under each class. Right: a test digit, then its z under each class.
-        Tensor<double> with_source = Tensor<double>::from_shape({style_rows * (classes + 1), pixels});
-        std::vector<std::string> source_names;
-        for (std::size_t r = 0; r < style_rows; ++r) {
-            xt::row(with_source, r * (classes + 1)) = xt::row(style_sources.images, r);
-            for (std::size_t k = 0; k < classes; ++k)
-                xt::row(with_source, r * (classes + 1) + 1 + k) = xt::row(from_real, r * classes + k);
-            source_names.push_back(std::to_string(style_sources.labels[r]));
-        }
-        examples::write_png(
-            out / "style_transfer.png",
-            examples::side_by_side(
-                {examples::framed(examples::image_grid(from_base, classes, grid), "fixed z, c = 0..9"),
-                 examples::framed(examples::labelled_rows(examples::image_grid(with_source, classes + 1, grid), source_names, grid),
-                                  "test digit | its z, c = 0..9")}));
-    }
+    // ---- the numbers of the figures ----
+    const auto as_float = [](const auto& x) { return Tensor<float>(xt::cast<float>(x)); };
+    const auto as_int32 = [](const std::vector<int>& labels) {
+        return xt::xtensor<std::int32_t, 1>(xt::adapt(labels, {labels.size()}));
+    };
+    save_npy(out / "samples.npy", as_float(samples));
+    save_npy(out / "samples_low_temperature.npy", as_float(cool_samples));
+    save_npy(out / "sample_labels.npy", as_int32(requested));
+    const Digits shown_digits = first_of_each_class(test, std::min(s.grid_columns, samples_per_class));
+    save_npy(out / "test_digits.npy", as_float(shown_digits.images));
+    save_npy(out / "test_digit_labels.npy", as_int32(shown_digits.labels));
+    save_npy(out / "style_base_z.npy", as_float(from_base));
+    save_npy(out / "style_sources.npy", as_float(style_sources.images));
+    save_npy(out / "style_source_labels.npy", as_int32(style_sources.labels));
+    save_npy(out / "style_test_z.npy", as_float(from_real));
 
     // ---- metrics ----
     std::vector<double> validation_steps, validation_bits;
@@ -380,7 +364,11 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
         .add("samples_per_s", double(requested.size()) / sample_seconds)
         .add("roundtrip_max_abs_err", roundtrip)
         .add("wall_time_s", wall_seconds)
-        .add("blas_threads", blas_threads());
+        .add("blas_threads", blas_threads())
+        .add("image_height", Digits::side)
+        .add("image_width", Digits::side)
+        .add("pixel_max", int(Digits::max_value))
+        .add("grid_columns", std::min(s.grid_columns, samples_per_class));
     metrics.write(out / "metrics.json");
     std::printf("digits_cinn: test NLL %.2f +- %.2f nats/image = %.4f bits/dim (train %.4f); best step %lld of %lld "
                 "(%s); step %.3f ms; class consistency %.3f (classifier test accuracy %.3f); cINN as a Bayes "
