@@ -18,8 +18,16 @@
 //              clipped at 10, checkpoints every 500 steps (examples/common/training_run.hpp).
 // Evaluation.  Mean test NLL in nats per point; the density on a 200 x 200 grid; 10000 samples.
 //
-// Writes DIR/metrics.json, density.png (model density beside a histogram of the data), samples.png,
-// samples.csv, log.csv and checkpoint.ckpt.
+// Writes to DIR the numbers of the figures, which scripts/figures/density2d.py draws (density.png: the
+// model's density beside a histogram of the test data; samples.png: a histogram and a scatter plot of
+// samples):
+//   log_density.npy  200 x 200 float32, log p(x) at the cell centres of a 200 x 200 grid over the extent,
+//                    row 0 the top (y = y_max), column 0 the left (x = x_min) (examples/common/extent.hpp)
+//   test.npy         20000 x 2 float32, the test set
+//   samples.npy      10000 x 2 float32, samples of the flow (also as samples.csv, one "x1,x2" per line)
+//   metrics.json     the settings, test_nll_nats, train_nll_nats, speeds, roundtrip_max_abs_err, and
+//                    extent: [x_min, x_max, y_min, y_max] of the grid
+// and log.csv, test_curve.csv (step,test_nll_nats) and checkpoint.ckpt.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -32,10 +40,10 @@
 
 #include <bijou/bijou.hpp>
 #include <bijou/engine/blas.hpp>
+#include <bijou/engine/io/npy.hpp>
 #include <bijou/examples/common/cli.hpp>
+#include <bijou/examples/common/extent.hpp>
 #include <bijou/examples/common/output.hpp>
-#include <bijou/examples/common/plot.hpp>
-#include <bijou/examples/common/png.hpp>
 #include <bijou/examples/common/toy_data.hpp>
 #include <bijou/examples/common/training_run.hpp>
 
@@ -125,21 +133,18 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
     const double train_nll = mean_nll(flow.log_prob(xt::eval(xt::view(train, xt::range(0, 20000), xt::all()))));
     Tensor<T> samples;
     const double sample_seconds = median_seconds(5, [&] { samples = flow.sample(10000, sample_rng); });
-    const Tensor<T> grid = examples::grid_points<T>(extent, 200, 200);
+    constexpr std::size_t grid_side = 200;  // the density's grid: 200 x 200 cells over the extent
+    const Tensor<T> grid = examples::grid_points<T>(extent, grid_side, grid_side);
     Tensor<T> grid_log_prob;
     const double density_seconds = median_seconds(5, [&] { grid_log_prob = flow.log_prob(grid); });
     const auto [z, log_det] = flow.forward(test);
     const Tensor<T> back = flow.inverse(z).first;
     const double roundtrip = xt::amax(xt::abs(xt::cast<double>(back) - xt::cast<double>(test)))();
 
-    // Figures and files.
-    const Tensor<double> density = xt::exp(xt::cast<double>(grid_log_prob));
-    examples::write_png(out / "density.png",
-                        examples::side_by_side({examples::framed(examples::heat_map(density, 200, 200), "model " + s.flow, extent),
-                                                examples::framed(examples::histogram_2d(test, extent, 200, 200), "data " + s.data, extent)}));
-    examples::write_png(out / "samples.png",
-                        examples::side_by_side({examples::framed(examples::histogram_2d(samples, extent, 200, 200), "samples", extent),
-                                                examples::framed(examples::scatter_plot(xt::eval(xt::view(samples, xt::range(0, 2000), xt::all())), extent, 200, 200), "2000 samples", extent)}));
+    // The figures' numbers (scripts/figures/density2d.py draws them).
+    save_npy(out / "log_density.npy", xt::reshape_view(grid_log_prob, {grid_side, grid_side}));
+    save_npy(out / "test.npy", test);
+    save_npy(out / "samples.npy", samples);
     {
         std::ofstream csv(out / "samples.csv");
         csv.precision(7);
@@ -164,7 +169,8 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
         .add("samples_per_s", 10000 / sample_seconds)
         .add("density_eval_per_s", double(grid.shape()[0]) / density_seconds)
         .add("roundtrip_max_abs_err", roundtrip)
-        .add("blas_threads", blas_threads());
+        .add("blas_threads", blas_threads())
+        .add("extent", std::vector<double>{extent.x_min, extent.x_max, extent.y_min, extent.y_max});
     metrics.write(out / "metrics.json");
     std::printf("density2d %s %s: test NLL %.4f nats (train %.4f), step %.3f ms, %.0f samples/s, round trip %.2e -> %s\n",
                 s.data.c_str(), s.flow.c_str(), test_nll, train_nll, report.median_step_ms, 10000 / sample_seconds,

@@ -5,8 +5,13 @@
 //   eight_modes [--labels all|some] [--steps N] [--cinn-steps N] [--batch B] [--blocks K] [--hidden H]
 //               [--lr LR] [--samples S] [--seed S] [--out DIR]
 //
-// Writes DIR/metrics.json, DIR/posteriors.png (x-space posteriors per label, INN and cINN, over the true
-// conditionals), DIR/log_inn.csv and DIR/log_cinn.csv (training losses).
+// Writes to DIR metrics.json (the metrics below per label and their means, the settings, and
+// label_of_mode: the label of each of the 8 modes), log_inn.csv and log_cinn.csv (training losses), and
+// the numbers of posteriors.png (x-space posteriors per label, INN and cINN, over the true conditionals),
+// which scripts/figures/eight_modes.py draws; L is the number of distinct labels (8 or 4), S --samples:
+//   posterior_inn.npy, posterior_cinn.npy   L x S x 2 float32, posterior samples of x for each label
+//   truth.npy                               L x S x 2 float32, samples of the true p(x | label)
+//   mode_centres.npy                        8 x 2 float32, the centres of the modes
 //
 // Data.        x in R^2 from 8 isotropic Gaussians (sigma 0.2, equal weights) centred on the octagon
 //              (+-2.4142, +-1), (+-1, +-2.4142). The observation y is a one-hot label of the mode: with
@@ -43,13 +48,15 @@
 #include <string>
 #include <vector>
 
+#include <xtensor/xtensor.hpp>
+#include <xtensor/xview.hpp>
+
 #include <bijou/bijou.hpp>
+#include <bijou/engine/io/npy.hpp>
 #include <bijou/examples/common/cli.hpp>
 #include <bijou/examples/common/csv_log.hpp>
 #include <bijou/examples/common/inn_comparison.hpp>
 #include <bijou/examples/common/output.hpp>
-#include <bijou/examples/common/plot.hpp>
-#include <bijou/examples/common/png.hpp>
 #include <bijou/examples/common/random.hpp>
 #include <bijou/flows/inn.hpp>
 
@@ -162,42 +169,6 @@ LabelResult evaluate_label(const Tensor<float>& samples, const Tensor<float>& tr
     return r;
 }
 
-// ---- figure ----
-
-const examples::Extent extent{-4, 4, -4, 4};
-
-void draw_points(examples::Image& image, const Tensor<float>& points, examples::Rgb colour, std::size_t dot,
-                 std::size_t limit = SIZE_MAX)
-{
-    const double w = double(image.width()), h = double(image.height());
-    for (std::size_t i = 0; i < std::min(limit, points.shape()[0]); ++i) {
-        const double fx = (points(i, 0) - extent.x_min) / (extent.x_max - extent.x_min);
-        const double fy = (extent.y_max - points(i, 1)) / (extent.y_max - extent.y_min);
-        if (!(fx >= 0 && fx < 1 && fy >= 0 && fy < 1)) continue;
-        image.fill_rect(std::ptrdiff_t(fx * w) - std::ptrdiff_t(dot / 2), std::ptrdiff_t(fy * h) - std::ptrdiff_t(dot / 2),
-                        dot, dot, colour);
-    }
-}
-
-// Panels in rows, each row side by side, rows stacked top to bottom.
-examples::Image grid_of(const std::vector<std::vector<examples::Image>>& rows)
-{
-    std::vector<examples::Image> row_images;
-    std::size_t width = 0, height = 0;
-    for (const auto& row : rows) {
-        row_images.push_back(examples::side_by_side(std::span<const examples::Image>(row.data(), row.size()), 6));
-        width = std::max(width, row_images.back().width());
-        height += row_images.back().height() + 6;
-    }
-    examples::Image figure(width, height);
-    std::ptrdiff_t y = 0;
-    for (const auto& image : row_images) {
-        figure.paste(image, 0, y);
-        y += std::ptrdiff_t(image.height() + 6);
-    }
-    return figure;
-}
-
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 }  // namespace
@@ -272,7 +243,10 @@ int main(int argc, char** argv)
     const double forward_accuracy = double(right) / double(test.x.shape()[0]);
     std::printf("INN forward accuracy (argmax of predicted y) %.4f\n", forward_accuracy);
 
-    std::vector<std::vector<examples::Image>> panels(2);
+    // The figure's numbers: per label, the true conditional's samples and each model's posterior samples.
+    using Stack = xt::xtensor<float, 3>;
+    Stack truth_stack = Stack::from_shape({labelling.labels, samples, 2}), inn_stack = truth_stack,
+          cinn_stack = truth_stack;
     double inn_mmd_sum = 0, inn_correct_sum = 0, inn_inside_sum = 0, cinn_mmd_sum = 0, cinn_correct_sum = 0,
            cinn_inside_sum = 0, truth_inside_sum = 0, noise_sum = 0;
     std::mt19937_64 sample_rng(seed + 4);
@@ -306,15 +280,9 @@ int main(int argc, char** argv)
         cinn_mmd_sum += b.mmd;
         cinn_correct_sum += b.correct_fraction;
         noise_sum += noise;
-
-        // Panels: the true conditional in grey, 1000 of the model's posterior samples on top.
-        for (std::size_t m = 0; m < 2; ++m) {
-            examples::Image plot(180, 180);
-            draw_points(plot, truth, examples::colours::light_grey, 2);
-            draw_points(plot, m == 0 ? inn_samples : cinn_samples,
-                        m == 0 ? examples::Rgb{200, 60, 40} : examples::colours::dark_blue, 1, 1000);
-            panels[m].push_back(examples::framed(plot, (m == 0 ? "INN y=" : "cINN y=") + l, extent));
-        }
+        xt::view(truth_stack, label, xt::all(), xt::all()) = truth;
+        xt::view(inn_stack, label, xt::all(), xt::all()) = inn_samples;
+        xt::view(cinn_stack, label, xt::all(), xt::all()) = cinn_samples;
     }
     const double count = double(labelling.labels);
     metrics.add("inn.mean_mmd", inn_mmd_sum / count)
@@ -342,9 +310,21 @@ int main(int argc, char** argv)
                 inn_mmd_sum / count, inn_correct_sum / count, inn_inside_sum / count, cinn_mmd_sum / count,
                 cinn_correct_sum / count, cinn_inside_sum / count, noise_sum / count, truth_inside_sum / count);
 
-    examples::write_png(out / "posteriors.png", grid_of(panels));
+    save_npy(out / "truth.npy", truth_stack);
+    save_npy(out / "posterior_inn.npy", inn_stack);
+    save_npy(out / "posterior_cinn.npy", cinn_stack);
+    Tensor<float> centre_table = Tensor<float>::from_shape({modes, 2});
+    std::vector<double> label_of_mode;
+    for (std::size_t k = 0; k < modes; ++k) {
+        centre_table(k, 0) = float(centres[k][0]);
+        centre_table(k, 1) = float(centres[k][1]);
+        label_of_mode.push_back(double(labelling.label_of_mode[k]));
+    }
+    save_npy(out / "mode_centres.npy", centre_table);
+    metrics.add("label_of_mode", label_of_mode);
     metrics.add("wall_seconds", seconds_since(program_start)).write(out / "metrics.json");
-    std::printf("wrote %s, %s, %s and %s (%.1f s)\n", (out / "metrics.json").c_str(), (out / "posteriors.png").c_str(),
-                (out / "log_inn.csv").c_str(), (out / "log_cinn.csv").c_str(), seconds_since(program_start));
+    std::printf("wrote metrics.json, truth.npy, posterior_inn.npy, posterior_cinn.npy, mode_centres.npy, log_inn.csv "
+                "and log_cinn.csv to %s (%.1f s); scripts/figures/eight_modes.py draws posteriors.png\n",
+                out.c_str(), seconds_since(program_start));
     return 0;
 }

@@ -7,10 +7,14 @@
 //                      [--test-observations M] [--abc-test-samples S] [--abc-test-threshold E]
 //                      [--threads T] [--seed S] [--out DIR]
 //
-// Writes DIR/metrics.json, DIR/arms.png (arm configurations sampled for y* over the ABC ones),
-// DIR/posterior_inn.csv and DIR/posterior_cinn.csv (4000 posterior samples for y*, one x per line),
-// DIR/abc_convergence.csv (the threshold ladder), DIR/log_inn.csv, DIR/log_cinn.csv, and the ABC cache
-// DIR/abc_cache.csv with its key DIR/abc_cache_key.txt (reused by later runs with the same settings).
+// Writes to DIR metrics.json (the metrics below, y_star_1 and y_star_2: the target y*, arm_lengths: l1,
+// l2, l3), posterior_inn.csv and posterior_cinn.csv (4000 posterior samples for y*, one x per line),
+// abc_convergence.csv (the threshold ladder), log_inn.csv, log_cinn.csv, the ABC cache abc_cache.csv with
+// its key abc_cache_key.txt (reused by later runs with the same settings), and the numbers of arms.png
+// (arm configurations sampled for y* over the ABC ones), which scripts/figures/inverse_kinematics.py draws:
+//   posterior_inn.npy, posterior_cinn.npy   4000 x 4 float32, the posterior samples for y* (x1 .. x4)
+//   abc_posterior.npy                       n x 4 float64, the ABC ground truth for y* (n = 4000 unless
+//                                           the sampler ran out of draws)
 //
 // Forward model.  An arm on a vertical rail: x1 ~ N(0, 0.25^2) is the height on the rail, x2, x3, x4 ~
 //                 N(0, 0.5^2) the joint angles, segment lengths l = 0.5, 0.5, 1.0; the hand is at
@@ -59,13 +63,11 @@
 #include <xtensor/xview.hpp>
 
 #include <bijou/bijou.hpp>
+#include <bijou/engine/io/npy.hpp>
 #include <bijou/examples/common/cli.hpp>
 #include <bijou/examples/common/csv_log.hpp>
 #include <bijou/examples/common/inn_comparison.hpp>
-#include <bijou/examples/common/font.hpp>
 #include <bijou/examples/common/output.hpp>
-#include <bijou/examples/common/plot.hpp>
-#include <bijou/examples/common/png.hpp>
 #include <bijou/examples/common/random.hpp>
 #include <bijou/flows/inn.hpp>
 
@@ -320,66 +322,6 @@ double median(std::vector<double> v)
 
 Tensor<double> as_double(const Tensor<float>& t) { return xt::cast<double>(t); }
 
-// ---- figure ----
-
-const examples::Extent arm_extent{-0.5, 2.5, -1.5, 1.5};
-
-void blend(examples::Image& image, std::ptrdiff_t px, std::ptrdiff_t py, examples::Rgb colour, double alpha)
-{
-    if (px < 0 || py < 0 || std::size_t(px) >= image.width() || std::size_t(py) >= image.height()) return;
-    const examples::Rgb old = image.at(std::size_t(px), std::size_t(py));
-    auto mix = [alpha](std::uint8_t a, std::uint8_t b) { return std::uint8_t(std::lround(a * (1 - alpha) + b * alpha)); };
-    image.set(px, py, {mix(old.r, colour.r), mix(old.g, colour.g), mix(old.b, colour.b)});
-}
-
-// A line between two points of the plane, blended in with the given opacity (sampled at sub-pixel steps).
-void draw_segment(examples::Image& image, double ax, double ay, double bx, double by, examples::Rgb colour,
-                  double alpha)
-{
-    const double sx = double(image.width()) / (arm_extent.x_max - arm_extent.x_min);
-    const double sy = double(image.height()) / (arm_extent.y_max - arm_extent.y_min);
-    const double pax = (ax - arm_extent.x_min) * sx, pay = (arm_extent.y_max - ay) * sy;
-    const double pbx = (bx - arm_extent.x_min) * sx, pby = (arm_extent.y_max - by) * sy;
-    const std::size_t steps = std::size_t(std::max(std::abs(pbx - pax), std::abs(pby - pay))) + 1;
-    std::ptrdiff_t last_x = -1, last_y = -1;
-    for (std::size_t s = 0; s <= steps; ++s) {
-        const double t = double(s) / double(steps);
-        const auto px = std::ptrdiff_t(std::floor(pax + t * (pbx - pax))), py = std::ptrdiff_t(std::floor(pay + t * (pby - pay)));
-        if (px == last_x && py == last_y) continue;  // each pixel of the line blended once
-        blend(image, px, py, colour, alpha);
-        last_x = px;
-        last_y = py;
-    }
-}
-
-template <class T>
-void draw_arms(examples::Image& image, const Tensor<T>& x, std::size_t count, examples::Rgb colour, double alpha)
-{
-    for (std::size_t i = 0; i < std::min(count, x.shape()[0]); ++i) {
-        double px = 0, py = double(x(i, 0)), angle = 0;
-        for (std::size_t k = 0; k < 3; ++k) {
-            angle += double(x(i, k + 1));
-            const double nx = px + lengths[k] * std::cos(angle), ny = py + lengths[k] * std::sin(angle);
-            draw_segment(image, px, py, nx, ny, colour, alpha);
-            px = nx;
-            py = ny;
-        }
-    }
-}
-
-examples::Image arm_panel(const Tensor<double>& abc, const Tensor<float>* model, examples::Rgb colour, Hand target,
-                          const std::string& title)
-{
-    examples::Image plot(300, 300);
-    draw_segment(plot, 0, arm_extent.y_min, 0, arm_extent.y_max, examples::colours::grey, 1.0);  // the rail
-    draw_arms(plot, abc, 200, examples::Rgb{120, 120, 120}, 0.08);
-    if (model) draw_arms(plot, *model, 200, colour, 0.12);
-    // The target y*: a small cross.
-    draw_segment(plot, target.y1 - 0.05, target.y2, target.y1 + 0.05, target.y2, examples::colours::black, 1.0);
-    draw_segment(plot, target.y1, target.y2 - 0.05, target.y1, target.y2 + 0.05, examples::colours::black, 1.0);
-    return examples::framed(plot, title, arm_extent);
-}
-
 void write_samples(const std::filesystem::path& path, const Tensor<float>& x)
 {
     examples::CsvLog csv(path, "x1,x2,x3,x4");
@@ -628,12 +570,13 @@ int main(int argc, char** argv)
 
     write_samples(out / "posterior_inn.csv", star_samples[0]);
     write_samples(out / "posterior_cinn.csv", star_samples[1]);
-    examples::write_png(out / "arms.png",
-                        examples::side_by_side({arm_panel(abc.ystar, nullptr, {}, y_star, "ABC"),
-                                                arm_panel(abc.ystar, &star_samples[0], {200, 60, 40}, y_star, "INN"),
-                                                arm_panel(abc.ystar, &star_samples[1], examples::colours::dark_blue, y_star, "cINN")}));
+    save_npy(out / "posterior_inn.npy", star_samples[0]);
+    save_npy(out / "posterior_cinn.npy", star_samples[1]);
+    save_npy(out / "abc_posterior.npy", abc.ystar);
+    metrics.add("arm_lengths", std::vector<double>(lengths.begin(), lengths.end()));
     metrics.add("wall_seconds", seconds_since(program_start)).write(out / "metrics.json");
-    std::printf("wrote metrics.json, arms.png, posterior_inn.csv, posterior_cinn.csv, abc_convergence.csv to %s (%.1f s)\n",
+    std::printf("wrote metrics.json, posterior_{inn,cinn}.{csv,npy}, abc_posterior.npy, abc_convergence.csv to %s "
+                "(%.1f s); scripts/figures/inverse_kinematics.py draws arms.png\n",
                 out.c_str(), seconds_since(program_start));
     return 0;
 }

@@ -1,0 +1,53 @@
+"""The figures of examples/density2d.cpp: a flow's density on a 2-D toy distribution, and its samples.
+
+    /usr/bin/python3 scripts/figures/density2d.py out/density2d
+
+Reads (what the program writes; tests/figures/plane_fixtures.py makes the same files for the test):
+    log_density.npy  (200, 200) log p(x) on a grid over the extent, row 0 the top (y = y_max)
+    test.npy         (n, 2) the test set
+    samples.npy      (m, 2) samples of the flow
+    metrics.json     extent [x_min, x_max, y_min, y_max], data, flow, blocks, steps, test_nll_nats
+Writes:
+    density.png      the model's density beside a histogram of the test data, one colour scale
+    samples.png      a histogram of all samples (the colour scale of density.png) and 2000 of them as points
+"""
+import numpy as np
+
+import bijou_figures as bf
+
+
+def main():
+    out = bf.output_dir()
+    m = bf.metrics(out)
+    extent = m["extent"]
+    log_density, test, samples = bf.load(out, "log_density.npy"), bf.load(out, "test.npy"), bf.load(out, "samples.npy")
+
+    fig = bf.density_and_histogram(
+        log_density, extent, test,
+        model_title=f"model: {m['flow']}, {m['blocks']} blocks, {m['steps']} steps\n"
+                    f"test NLL {m['test_nll_nats']:.3f} nats",
+        data_title=f"data: {m['data']}\n{len(test)} test points")
+    bf.save(fig, out / "density.png")
+
+    # The samples on the density figure's colour scale, so the two figures compare directly.
+    bins = bf.histogram_bins(len(samples))
+    top = bf.density_scale_top(np.exp(log_density), bf.histogram_density(test, extent, bf.histogram_bins(len(test))))
+    histogram = bf.histogram_density(samples, extent, bins)
+    fig = bf.plt.figure(figsize=(6.6, 3.0), layout="constrained")
+    hist_ax, colour_ax, _, points_ax = fig.subplots(1, 4, gridspec_kw={"width_ratios": [1, 0.05, 0.12, 1]})
+    _.axis("off")
+    shown = hist_ax.imshow(histogram, extent=tuple(extent), vmin=0, vmax=top, interpolation="nearest")
+    bf.plane_axes(hist_ax, extent, f"histogram of {len(samples)} samples")
+    fig.colorbar(shown, cax=colour_ax, label="density", extend="max" if histogram.max() > top else "neither")
+    shown_points = samples[:2000]
+    points_ax.scatter(shown_points[:, 0], shown_points[:, 1], s=1.5, linewidths=0, color="C0", alpha=0.8,
+                      rasterized=True)
+    inside = ((samples[:, 0] >= extent[0]) & (samples[:, 0] <= extent[1]) &
+              (samples[:, 1] >= extent[2]) & (samples[:, 1] <= extent[3]))
+    bf.plane_axes(points_ax, extent, f"{len(shown_points)} samples\n"
+                  f"({100 * (1 - inside.mean()):.1f}% of all outside the frame)")
+    bf.save(fig, out / "samples.png")
+
+
+if __name__ == "__main__":
+    main()
