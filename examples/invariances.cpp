@@ -64,8 +64,21 @@
 // 12-dimensional latent instead of a large (variational) one, two representations (the last hidden layer
 // and the logits) instead of every layer of the network, and a few thousand training steps.
 //
-// Writes DIR/metrics.json, invariances_hidden.png, invariances_logits.png, adversarial.png, and the
-// cINNs' training logs and checkpoints in DIR/cinn_hidden/ and DIR/cinn_logits/.
+// Writes DIR/metrics.json, the cINNs' training logs and checkpoints in DIR/cinn_hidden/ and
+// DIR/cinn_logits/, and the numbers of the figures as .npy (float32, images as rows of 64 pixel values on
+// 0..16, row-major 8 x 8; labels int32; metrics.json records image_height, image_width, pixel_max,
+// representations, figure_samples and adversarial_samples_shown):
+//   invariance_images.npy, invariance_labels.npy  x: the first test image of each class (10 rows)
+//   invariance_reconstructions.npy                D(E(x)) of those
+//   invariances_<r>_samples.npy    10 x figure_samples rows, grouped by image: D(z), z ~ p(z | r(x)),
+//                                  for r = hidden and logits
+//   adversarial_originals.npy, adversarial_images.npy, adversarial_reconstructions.npy
+//                                  up to 8 test images the attack flipped, their attacked versions x adv
+//                                  and D(E(x adv)); adversarial_labels.npy (rows: true class, class after
+//                                  the attack)
+//   adversarial_<r>_samples.npy    adversarial_samples_shown rows per x adv: D(z), z ~ p(z | r(x adv))
+// (no adversarial_* files when the attack flipped no image). scripts/figures/invariances.py draws them as
+// invariances_hidden.png, invariances_logits.png and adversarial.png.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -77,13 +90,12 @@
 
 #include <bijou/bijou.hpp>
 #include <bijou/engine/blas.hpp>
+#include <bijou/engine/io/npy.hpp>
 #include <bijou/examples/common/autoencoder.hpp>
 #include <bijou/examples/common/cli.hpp>
 #include <bijou/examples/common/digit_classifier.hpp>
 #include <bijou/examples/common/digits_data.hpp>
 #include <bijou/examples/common/output.hpp>
-#include <bijou/examples/common/plot.hpp>
-#include <bijou/examples/common/png.hpp>
 #include <bijou/examples/common/random.hpp>
 #include <bijou/examples/common/training_run.hpp>
 
@@ -94,7 +106,8 @@ using T = float;
 namespace {
 
 constexpr std::size_t pixels = Digits::pixels;
-constexpr std::size_t figure_samples = 10;  // samples per row in the figures
+constexpr std::size_t figure_samples = 10;      // samples per row in the invariance figures
+constexpr std::size_t adversarial_shown = 6;     // samples per row in the adversarial figure
 constexpr std::size_t condition_net_hidden = 64, condition_features = 32;
 
 struct Settings {
@@ -205,24 +218,10 @@ Tensor<T> augmented(const Tensor<T>& images, std::size_t copies, double noise, s
     return out;
 }
 
-// ---- figures ----
-
-examples::Image panel(const Tensor<T>& images, std::size_t columns, const std::string& title)
+// Labels as an int32 array for the figures' .npy files.
+xt::xtensor<std::int32_t, 1> int32_labels(const std::vector<int>& labels)
 {
-    return examples::framed(examples::image_grid(images, columns, {.scale = 4}), title, nullptr, {.title_scale = 1});
-}
-
-// A column of text labels, one per image row of an image_grid with scale 4 and border 1.
-examples::Image label_panel(const std::vector<std::string>& labels, const std::string& title)
-{
-    const std::size_t cell = 8 * 4 + 1;
-    std::size_t width = 0;
-    for (const auto& l : labels) width = std::max(width, examples::text_width(l, 2));
-    examples::Image column(width + 8, labels.size() * cell + 1);
-    for (std::size_t r = 0; r < labels.size(); ++r)
-        examples::draw_text(column, 4, std::ptrdiff_t(r * cell + 1 + (32 - examples::text_height(2)) / 2), labels[r],
-                            examples::colours::black, 2);
-    return examples::framed(column, title, nullptr, {.title_scale = 1});
+    return xt::xtensor<std::int32_t, 1>(xt::adapt(labels, {labels.size()}));
 }
 
 // ---- the cINN ----
@@ -459,7 +458,6 @@ int main(int argc, char** argv)
 
         // ---- one cINN per representation ----
         const Representation representations[] = {{"hidden", &hidden_layer}, {"logits", &logits_layer}};
-        std::vector<examples::Image> adversarial_panels;
         for (const Representation& r : representations) {
             const std::size_t condition_dim = r.of(classifier, rows_of(test_x, {0})).shape()[1];
             auto cinn = make_flow<T>(s.latent, cinn_spec(s, condition_dim), s.seed + 4);
@@ -496,8 +494,9 @@ int main(int argc, char** argv)
                 });
                 std::vector<std::size_t> shown;
                 for (const std::size_t a : adversarial_rows)
-                    for (std::size_t k = 0; k < 6; ++k) shown.push_back(a * s.samples + k);
-                adversarial_panels.push_back(panel(rows_of(adv_samples, shown), 6, "samples, same " + r.name));
+                    for (std::size_t k = 0; k < std::min(adversarial_shown, s.samples); ++k)
+                        shown.push_back(a * s.samples + k);
+                save_npy(out / ("adversarial_" + r.name + "_samples.npy"), rows_of(adv_samples, shown));
             }
 
             std::printf(
@@ -520,30 +519,29 @@ int main(int argc, char** argv)
             // Figure: image, reconstruction, samples with the same representation.
             const Tensor<T> figure_samples_of =
                 decoded_samples(cinn, e, r, classifier, autoencoder, figure_images, figure_samples, sample_rng);
-            examples::write_png(
-                out / ("invariances_" + r.name + ".png"),
-                examples::side_by_side({panel(figure_images, 1, "x"),
-                                        panel(autoencoder.decode(autoencoder.encode(figure_images)), 1, "D(E(x))"),
-                                        panel(figure_samples_of, figure_samples,
-                                              "D(z), z from p(z | " + r.name + "(x)): what " + r.name + " ignores")},
-                                       8));
+            save_npy(out / ("invariances_" + r.name + "_samples.npy"), figure_samples_of);
         }
 
-        // Figure: the attack and what the classifier sees in it.
+        // The figures' images: the invariance rows, and the attack and what the classifier sees in it.
+        std::vector<int> figure_labels;
+        for (const std::size_t i : figure_rows) figure_labels.push_back(test.labels[i]);
+        save_npy(out / "invariance_images.npy", figure_images);
+        save_npy(out / "invariance_labels.npy", int32_labels(figure_labels));
+        save_npy(out / "invariance_reconstructions.npy", autoencoder.decode(autoencoder.encode(figure_images)));
         if (!adversarial_rows.empty()) {
             std::vector<std::size_t> originals;
-            std::vector<std::string> labels;
-            for (const std::size_t a : adversarial_rows) {
+            xt::xtensor<std::int32_t, 2> true_and_adversarial = xt::zeros<std::int32_t>({adversarial_rows.size(), std::size_t(2)});
+            for (std::size_t row = 0; row < adversarial_rows.size(); ++row) {
+                const std::size_t a = adversarial_rows[row];
                 originals.push_back(attacked[a]);
-                labels.push_back(std::to_string(test.labels[attacked[a]]) + ">" + std::to_string(adversarial_class[a]));
+                true_and_adversarial(row, 0) = test.labels[attacked[a]];
+                true_and_adversarial(row, 1) = adversarial_class[a];
             }
             const Tensor<T> shown_adversarial = rows_of(adversarial, adversarial_rows);
-            std::vector<examples::Image> panels = {
-                label_panel(labels, "class"), panel(rows_of(test_x, originals), 1, "x"),
-                panel(shown_adversarial, 1, "x adv"),
-                panel(autoencoder.decode(autoencoder.encode(shown_adversarial)), 1, "D(E(x adv))")};
-            panels.insert(panels.end(), adversarial_panels.begin(), adversarial_panels.end());
-            examples::write_png(out / "adversarial.png", examples::side_by_side(panels, 8));
+            save_npy(out / "adversarial_originals.npy", rows_of(test_x, originals));
+            save_npy(out / "adversarial_images.npy", shown_adversarial);
+            save_npy(out / "adversarial_reconstructions.npy", autoencoder.decode(autoencoder.encode(shown_adversarial)));
+            save_npy(out / "adversarial_labels.npy", true_and_adversarial);
         }
 
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -553,7 +551,13 @@ int main(int argc, char** argv)
             .add("fgsm_success_rate", fgsm_success)
             .add("autoencoder_step_ms_median", autoencoder_report.median_step_ms)
             .add("wall_seconds", seconds)
-            .add("blas_threads", blas_threads());
+            .add("blas_threads", blas_threads())
+            .add("image_height", Digits::side)
+            .add("image_width", Digits::side)
+            .add("pixel_max", int(Digits::max_value))
+            .add("representations", std::vector<std::string>{"hidden", "logits"})
+            .add("figure_samples", figure_samples)
+            .add("adversarial_samples_shown", std::min(adversarial_shown, s.samples));
         metrics.write(out / "metrics.json");
         std::printf("wrote %s in %.1f s\n", out.c_str(), seconds);
         return 0;

@@ -24,13 +24,18 @@ What it draws, as in Rombach, Esser and Ommer (2020):
 import bijou_figures as bf
 
 REPRESENTATION_NAMES = {"hidden": "last hidden layer $\\phi(x)$", "logits": "logits"}
+SYMBOLS = {"hidden": "\\phi", "logits": "\\mathrm{logits}"}  # r(x) in the panel titles
+
+
+def symbol(representation):
+    return SYMBOLS.get(representation, f"\\mathrm{{{representation}}}")
 
 
 def columns_figure(panels, rows, h, w, inches_per_row=0.3, min_column_pixels=0):
     """One axes per (images, columns, title, row_labels) panel, side by side at one pixel scale (rows line
     up). A one-column panel is given at least `min_column_pixels` of width, room for its title."""
     widths = [max(columns * (w + 1) - 1, min_column_pixels if columns == 1 else 0) for _, columns, _, _ in panels]
-    inches_per_pixel, wspace = inches_per_row / (h + 1), 0.12
+    inches_per_pixel, wspace = inches_per_row / (h + 1), 0.2
     # subplots' default margins leave 77.5% of the width and 77% of the height to the axes; 10% more width
     # than the images need, so that every panel's scale is set by its height, the same for all.
     width = 1.1 * sum(widths) * inches_per_pixel * (1 + wspace * (len(panels) - 1) / len(panels)) / 0.775
@@ -47,7 +52,7 @@ def draw_invariances(directory, m, representation, h, w, vmax):
     samples = bf.load(directory, f"invariances_{representation}_samples.npy")
     n = m["figure_samples"]
     panels = [(x, 1, "$x$", [str(k) for k in labels]), (reconstructions, 1, "$D(E(x))$", None),
-              (samples, n, f"$D(z)$, $z \\sim p(z \\mid \\mathrm{{{representation}}}(x))$", None)]
+              (samples, n, f"$D(z)$, $z \\sim p(z \\mid {symbol(representation)}(x))$", None)]
     fig, axes = columns_figure(panels, len(x), h, w)
     for ax, (images, columns, title, row_labels) in zip(axes, panels):
         bf.image_grid(ax, images, columns, h, w, vmax=vmax, title=title, row_labels=row_labels)
@@ -72,7 +77,7 @@ def draw_adversarial(directory, m, h, w, vmax):
               (bf.load(directory, "adversarial_reconstructions.npy"), 1, "$D(E(x_\\mathrm{adv}))$", None)]
     for r in m["representations"]:
         panels.append((bf.load(directory, f"adversarial_{r}_samples.npy"), n,
-                       f"$z \\sim p(z \\mid \\mathrm{{{r}}}(x_\\mathrm{{adv}}))$", None))
+                       f"$D(z)$, $z \\sim p(z \\mid {symbol(r)}(x_\\mathrm{{adv}}))$", None))
     fig, axes = columns_figure(panels, len(labels), h, w, min_column_pixels=2.6 * w)
     for ax, (images, columns, title, row_labels) in zip(axes, panels):
         bf.image_grid(ax, images, columns, h, w, vmax=vmax, title=title, row_labels=row_labels)
