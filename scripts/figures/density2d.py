@@ -44,8 +44,10 @@ def main():
                       rasterized=True)
     inside = ((samples[:, 0] >= extent[0]) & (samples[:, 0] <= extent[1]) &
               (samples[:, 1] >= extent[2]) & (samples[:, 1] <= extent[3]))
-    bf.plane_axes(points_ax, extent, f"{len(shown_points)} samples\n"
-                  f"({100 * (1 - inside.mean()):.1f}% of all outside the frame)")
+    title = f"{len(shown_points)} of the samples"
+    if not inside.all():
+        title += f"\n({100 * (1 - inside.mean()):.1f}% of all outside the frame)"
+    bf.plane_axes(points_ax, extent, title)
     bf.save(fig, out / "samples.png")
 
 
