@@ -48,8 +48,16 @@
 // a 12-dimensional deterministic autoencoder latent instead of a large variational one, one factor
 // (the digit class) plus the residual instead of several, and a few thousand training steps.
 //
-// Writes DIR/metrics.json, swap.png (class blocks swapped between images), style.png (residual blocks
-// swapped), log.csv and iin.ckpt.
+// Writes DIR/metrics.json, log.csv, iin.ckpt and the numbers of two swap tables, as .npy (float32,
+// images as rows of 64 pixel values on 0..16, row-major 8 x 8; labels int32; metrics.json records
+// image_height, image_width and pixel_max). The table's top row holds 10 test digits (the first of each
+// class), its left column 8 others (the second of each of the classes 0..7), and cell (r, c) decodes the
+// factors of both, D(T^-1(y)):
+//   swap_top.npy, swap_top_labels.npy    the 10 top-row digits
+//   swap_left.npy, swap_left_labels.npy  the 8 left-column digits
+//   swap_class.npy     80 x 64, row 10 r + c: the class block of top digit c, the residual of left digit r
+//   swap_residual.npy  80 x 64, row 10 r + c: the residual of top digit c, the class block of left digit r
+// scripts/figures/disentangle.py draws them as swap.png and style.png.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -61,14 +69,13 @@
 
 #include <bijou/bijou.hpp>
 #include <bijou/engine/blas.hpp>
+#include <bijou/engine/io/npy.hpp>
 #include <bijou/examples/common/autoencoder.hpp>
 #include <bijou/examples/common/cli.hpp>
 #include <bijou/examples/common/csv_log.hpp>
 #include <bijou/examples/common/digit_classifier.hpp>
 #include <bijou/examples/common/digits_data.hpp>
 #include <bijou/examples/common/output.hpp>
-#include <bijou/examples/common/plot.hpp>
-#include <bijou/examples/common/png.hpp>
 #include <bijou/examples/common/progress.hpp>
 #include <bijou/examples/common/random.hpp>
 
@@ -326,31 +333,26 @@ int main(int argc, char** argv)
         }
         // A table: the header row (top) and column (left) are test images; cell (r, c) combines the
         // `from_column` block of the column's image with the other block of the row's image.
-        auto table = [&](bool class_from_column, const std::string& title) {
+        auto table = [&](bool class_from_column) {
             std::vector<std::size_t> first, second;  // rows of test_y giving the class / residual block
             for (const std::size_t r : figure_receivers)
                 for (const std::size_t c : figure_donors) {
                     first.push_back(class_from_column ? c : r);
                     second.push_back(class_from_column ? r : c);
                 }
-            const Tensor<T> cells = decode_factors(spliced(test_y, first, test_y, second, k));
-            const examples::ImageGridOptions grid{.scale = 4};
-            const examples::Image top =
-                examples::image_grid(rows_of(test_x, figure_donors), figure_donors.size(), grid);
-            const examples::Image left = examples::image_grid(rows_of(test_x, figure_receivers), 1, grid);
-            const examples::Image body = examples::image_grid(cells, figure_donors.size(), grid);
-            const std::ptrdiff_t gap = 6;
-            examples::Image canvas(left.width() + std::size_t(gap) + body.width(),
-                                   top.height() + std::size_t(gap) + body.height());
-            canvas.paste(top, std::ptrdiff_t(left.width()) + gap, 0);
-            canvas.paste(left, 0, std::ptrdiff_t(top.height()) + gap);
-            canvas.paste(body, std::ptrdiff_t(left.width()) + gap, std::ptrdiff_t(top.height()) + gap);
-            return examples::framed(canvas, title, nullptr, {.title_scale = 1});
+            return decode_factors(spliced(test_y, first, test_y, second, k));
         };
-        examples::write_png(out / "swap.png",
-                            table(true, "class block from the top row, residual from the left column"));
-        examples::write_png(out / "style.png",
-                            table(false, "residual from the top row, class block from the left column"));
+        auto labels_of = [&](const std::vector<std::size_t>& rows) {
+            xt::xtensor<std::int32_t, 1> labels = xt::zeros<std::int32_t>({rows.size()});
+            for (std::size_t i = 0; i < rows.size(); ++i) labels(i) = std::int32_t(test.labels[rows[i]]);
+            return labels;
+        };
+        save_npy(out / "swap_top.npy", rows_of(test_x, figure_donors));
+        save_npy(out / "swap_top_labels.npy", labels_of(figure_donors));
+        save_npy(out / "swap_left.npy", rows_of(test_x, figure_receivers));
+        save_npy(out / "swap_left_labels.npy", labels_of(figure_receivers));
+        save_npy(out / "swap_class.npy", table(true));
+        save_npy(out / "swap_residual.npy", table(false));
 
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         examples::Metrics metrics;
@@ -370,7 +372,10 @@ int main(int argc, char** argv)
             .add("steps", s.steps)
             .add("step_ms_median", step_ms[step_ms.size() / 2])
             .add("wall_seconds", seconds)
-            .add("blas_threads", blas_threads());
+            .add("blas_threads", blas_threads())
+            .add("image_height", Digits::side)
+            .add("image_width", Digits::side)
+            .add("pixel_max", int(Digits::max_value));
         metrics.write(out / "metrics.json");
         std::printf("wrote %s in %.1f s\n", out.c_str(), seconds);
         return 0;
