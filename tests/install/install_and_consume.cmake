@@ -19,7 +19,7 @@ step("install into ${prefix}" ${CMAKE_COMMAND} --install ${BIJOU_BUILD_DIR} --pr
 # The layout a user sees: the umbrella header and the engine's headers under include/bijou, the
 # experiment kit beside them, and the data its loaders read.
 foreach(file include/bijou/bijou.hpp include/bijou/engine/engine.hpp include/bijou/engine/kernels/matmul.hpp
-        include/bijou/examples/common/plot.hpp share/bijou/data/digits.csv.gz
+        include/bijou/engine/io/npy.hpp include/bijou/examples/common/extent.hpp share/bijou/data/digits.csv.gz
         lib/cmake/bijou/bijouConfig.cmake lib/cmake/bijou/bijouTargets.cmake lib/cmake/bijou/BijouExperiment.cmake)
   if(NOT EXISTS ${prefix}/${file})
     message(FATAL_ERROR "install test: ${file} is missing from the install")
