@@ -16,6 +16,27 @@ import numpy as np
 import bijou_figures as bf
 
 
+def samples_figure(samples, extent, top):
+    """A histogram of the samples on the colour scale [0, top] of density.png, beside 2000 of them."""
+    histogram = bf.histogram_density(samples, extent, bf.histogram_bins(len(samples)))
+    fig = bf.plt.figure(figsize=(6.6, 3.0), layout="constrained")
+    hist_ax, points_ax = fig.subplots(1, 2)
+    colour_ax = hist_ax.inset_axes([1.04, 0, 0.05, 1])  # beside the panel, its height; both panels keep one size
+    shown = hist_ax.imshow(histogram, extent=tuple(extent), vmin=0, vmax=top, interpolation="nearest")
+    bf.plane_axes(hist_ax, extent, f"histogram of {len(samples)} samples")
+    fig.colorbar(shown, cax=colour_ax, label="density", extend="max" if histogram.max() > top else "neither")
+    shown_points = samples[:2000]
+    points_ax.scatter(shown_points[:, 0], shown_points[:, 1], s=1.5, linewidths=0, color="C0", alpha=0.8,
+                      rasterized=True)
+    inside = ((samples[:, 0] >= extent[0]) & (samples[:, 0] <= extent[1]) &
+              (samples[:, 1] >= extent[2]) & (samples[:, 1] <= extent[3]))
+    title = f"{len(shown_points)} of the samples"
+    if not inside.all():
+        title += f"\n({100 * (1 - inside.mean()):.1f}% of all outside the frame)"
+    bf.plane_axes(points_ax, extent, title)
+    return fig
+
+
 def main():
     out = bf.output_dir()
     m = bf.metrics(out)
@@ -29,26 +50,9 @@ def main():
         data_title=f"data: {m['data']}\n{len(test)} test points")
     bf.save(fig, out / "density.png")
 
-    # The samples on the density figure's colour scale, so the two figures compare directly.
-    bins = bf.histogram_bins(len(samples))
+    # density.png's colour scale, so that the two figures compare directly.
     top = bf.density_scale_top(np.exp(log_density), bf.histogram_density(test, extent, bf.histogram_bins(len(test))))
-    histogram = bf.histogram_density(samples, extent, bins)
-    fig = bf.plt.figure(figsize=(6.6, 3.0), layout="constrained")
-    hist_ax, colour_ax, _, points_ax = fig.subplots(1, 4, gridspec_kw={"width_ratios": [1, 0.05, 0.12, 1]})
-    _.axis("off")
-    shown = hist_ax.imshow(histogram, extent=tuple(extent), vmin=0, vmax=top, interpolation="nearest")
-    bf.plane_axes(hist_ax, extent, f"histogram of {len(samples)} samples")
-    fig.colorbar(shown, cax=colour_ax, label="density", extend="max" if histogram.max() > top else "neither")
-    shown_points = samples[:2000]
-    points_ax.scatter(shown_points[:, 0], shown_points[:, 1], s=1.5, linewidths=0, color="C0", alpha=0.8,
-                      rasterized=True)
-    inside = ((samples[:, 0] >= extent[0]) & (samples[:, 0] <= extent[1]) &
-              (samples[:, 1] >= extent[2]) & (samples[:, 1] <= extent[3]))
-    title = f"{len(shown_points)} of the samples"
-    if not inside.all():
-        title += f"\n({100 * (1 - inside.mean()):.1f}% of all outside the frame)"
-    bf.plane_axes(points_ax, extent, title)
-    bf.save(fig, out / "samples.png")
+    bf.save(samples_figure(samples, extent, top), out / "samples.png")
 
 
 if __name__ == "__main__":
