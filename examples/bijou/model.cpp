@@ -86,19 +86,8 @@ nlohmann::ordered_json to_json(const ModelSpec& spec)
     nlohmann::ordered_json j;
     j["format"] = "bijou-model";
     j["format_version"] = 1;
-    j["flow"] = spec.flow;
-    j["features"] = spec.features;
-    j["condition_features"] = spec.condition_features;
-    j["blocks"] = spec.blocks;
-    j["hidden"] = spec.hidden;
-    j["bins"] = spec.bins;
-    j["tail_bound"] = spec.tail_bound;
-    j["seed"] = spec.seed;
     j["scalar"] = "float";
-    j["data_mean"] = spec.data.mean;
-    j["data_scale"] = spec.data.scale;
-    j["condition_mean"] = spec.condition.mean;
-    j["condition_scale"] = spec.condition.scale;
+    j.update(examples::to_reflected_json(spec));
     return j;
 }
 
@@ -109,21 +98,12 @@ ModelSpec model_spec_from_json(const nlohmann::json& j, const std::filesystem::p
     if (j.value("format_version", 0) != 1) fail("format_version " + j.value("format_version", nlohmann::json()).dump() + " is not 1");
     ModelSpec s;
     try {
-        s.flow = j.at("flow").get<std::string>();
-        s.features = j.at("features").get<std::size_t>();
-        s.condition_features = j.at("condition_features").get<std::size_t>();
-        s.blocks = j.at("blocks").get<std::size_t>();
-        s.hidden = j.at("hidden").get<std::size_t>();
-        s.bins = j.at("bins").get<std::size_t>();
-        s.tail_bound = j.at("tail_bound").get<double>();
-        s.seed = j.at("seed").get<std::uint64_t>();
-        s.data = {j.at("data_mean").get<std::vector<double>>(), j.at("data_scale").get<std::vector<double>>()};
-        s.condition = {j.at("condition_mean").get<std::vector<double>>(), j.at("condition_scale").get<std::vector<double>>()};
-    } catch (const nlohmann::json::exception& e) {
-        fail(std::string("a field is missing or of the wrong type: ") + e.what());
+        s = examples::from_reflected_json<ModelSpec>(j);
+    } catch (const std::invalid_argument& e) {
+        fail(e.what());
     }
     for (double v : s.data.scale)
-        if (!(v > 0) || !std::isfinite(v)) fail("a data_scale is not positive and finite");
+        if (!(v > 0) || !std::isfinite(v)) fail("a data scale is not positive and finite");
     s.validate();
     return s;
 }

@@ -31,6 +31,7 @@
 #include <nlohmann/json.hpp>
 
 #include <bijou/bijou.hpp>
+#include <bijou/examples/common/reflected_json.hpp>
 
 namespace bijou::cli {
 
@@ -68,6 +69,15 @@ struct ModelSpec {
     // A usage_error naming the field for a flow or size the command does not build.
     void validate() const;
 };
+
+}  // namespace bijou::cli
+
+// model.json is ModelSpec's members by name (examples/common/reflected_json.hpp).
+BOOST_HANA_ADAPT_STRUCT(bijou::cli::Standardisation, mean, scale);
+BOOST_HANA_ADAPT_STRUCT(bijou::cli::ModelSpec, flow, features, condition_features, blocks, hidden, bins, tail_bound, seed,
+                        data, condition);
+
+namespace bijou::cli {
 
 nlohmann::ordered_json to_json(const ModelSpec& spec);
 ModelSpec model_spec_from_json(const nlohmann::json& j, const std::filesystem::path& source);
