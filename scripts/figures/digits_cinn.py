@@ -51,7 +51,7 @@ def draw_samples(directory, m, h, w):
     for i, (ax, (samples, temperature, consistency)) in enumerate(zip(axes, panels)):
         bf.image_grid(ax, by_class(samples, labels, columns, h, w), columns, h, w, vmax=top,
                       row_labels=names if i == 0 else None,
-                      title=f"({'ab'[i]}) cINN samples, T = {temperature:g}\nclass consistency {consistency:.2f}")
+                      title=f"({'ab'[i]}) cINN samples, T = {temperature:g}\nclass consistency {consistency:.3f}")
     bf.image_grid(axes[2], by_class(test, test_labels, columns, h, w), columns, h, w, vmax=top,
                   title="(c) test digits\n")
     bf.headline(fig, f"Class-conditional 8x8 digits, one row per class "

@@ -50,7 +50,7 @@ def draw_samples(directory, m, h, w):
         title = f"T = {temperature:g}"
         consistency = consistency_at(m, temperature)
         if consistency is not None:
-            title += f"\nclass consistency {consistency:.2f}"
+            title += f"\nclass consistency {consistency:.3f}"
         labels = m["class_names"] if conditional and i == 0 else None
         bf.image_grid(ax, samples[i], COLUMNS, h, w, vmax=m["pixel_max"], row_labels=labels, title=title)
     kind = "class-conditional cINN, one row per class" if conditional else "Glow"
