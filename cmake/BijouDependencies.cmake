@@ -5,7 +5,6 @@ find_dependency(xtl)
 find_dependency(xsimd)
 find_dependency(xtensor)
 find_dependency(ZLIB)  # the experiment kit reads gzip-compressed data sets (the digits, Fashion-MNIST)
-find_dependency(PNG)   # and writes its figures as PNG files
 find_dependency(nlohmann_json)  # and metrics.json
 find_dependency(CLI11)  # and parses command lines
 if(NOT TARGET OpenBLAS::OpenBLAS)

@@ -6,8 +6,8 @@
 # The program links bijou::bijou and bijou::experiment_kit, the helpers every example shares (headers,
 # and a small library holding the autoencoder and the digit classifier in float, compiled once):
 #   #include <bijou/examples/common/cli.hpp>        command line (--name value; CLI11)
-#   #include <bijou/examples/common/plot.hpp>       heat maps, histograms, scatter plots, image grids, titles
-#   #include <bijou/examples/common/png.hpp>        PNG files (libpng)
+#   #include <bijou/examples/common/matrix_file.hpp> data matrices from and to .npy and .csv (figures: save the
+#                                                   numbers as .npy, plot them with a script in scripts/figures)
 #   #include <bijou/examples/common/progress.hpp>   progress bar / periodic lines
 #   #include <bijou/examples/common/csv_log.hpp>    log.csv, resumable
 #   #include <bijou/examples/common/output.hpp>     metrics.json (nlohmann::json)
@@ -35,7 +35,7 @@ if(NOT TARGET bijou::experiment_kit)
                                           ${PROJECT_SOURCE_DIR}/examples/common/digit_classifier.cpp)
   add_library(bijou::experiment_kit ALIAS bijou_experiment_kit)
   set_target_properties(bijou_experiment_kit PROPERTIES EXPORT_NAME experiment_kit)
-  target_link_libraries(bijou_experiment_kit PUBLIC bijou ZLIB::ZLIB PNG::PNG nlohmann_json::nlohmann_json PRIVATE CLI11::CLI11 $<BUILD_INTERFACE:bijou_flags>)
+  target_link_libraries(bijou_experiment_kit PUBLIC bijou ZLIB::ZLIB nlohmann_json::nlohmann_json PRIVATE CLI11::CLI11 $<BUILD_INTERFACE:bijou_flags>)
   target_compile_definitions(bijou_experiment_kit PUBLIC BIJOU_EXPERIMENT_KIT_COMPILED)
   # Where digits_data.hpp looks for digits.csv.gz: the source tree here, <prefix>/share/bijou/data once
   # installed ($<INSTALL_PREFIX> becomes the prefix the package is found in, wherever it was installed).
