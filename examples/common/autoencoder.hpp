@@ -24,7 +24,8 @@
 //         before the first step; a step copies its rows and noise into the bound inputs and allocates
 //         nothing.
 //
-// encode() and decode() build a program per call (they serve evaluation, not the training loop).
+// encode() and decode() build a program per call (they serve evaluation, not the training loop), run
+// through BoundProgram (engine/bound_program.hpp) without gradient buffers.
 // encoder(x) / decoder(z) return engine expressions, for programs that chain the autoencoder with
 // other models (a gradient through D, say).
 #pragma once
@@ -37,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include <bijou/engine/bound_program.hpp>
 #include <bijou/engine/engine.hpp>
 #include <bijou/engine/nn/mlp.hpp>
 #include <bijou/engine/optim/schedule.hpp>
@@ -155,14 +157,6 @@ private:
                               " with n >= 1, got ", shape_of(data));
     }
 
-    template <class P>
-    static Tensor<T> run(P& program, const Input<T>& input, const Tensor<T>& data)
-    {
-        program.bind(data.shape()[0]);
-        input.set(data);
-        program.forward();
-        return program.value();
-    }
 
     AutoencoderOptions options_;
     std::mt19937_64 rng_;  // draws the initial weights, in the constructor only
@@ -175,8 +169,7 @@ Tensor<T> Autoencoder<T>::encode(const Tensor<T>& images) const
 {
     check(images, options_.pixels, "encode", "images");
     Input<T> x(options_.pixels, "images");
-    Program program(encoder(x));
-    return run(program, x, images);
+    return BoundProgram(Program(encoder(x))).run(x, images).value();
 }
 
 template <class T>
@@ -184,8 +177,7 @@ Tensor<T> Autoencoder<T>::decode(const Tensor<T>& latents) const
 {
     check(latents, options_.latent, "decode", "latents");
     Input<T> z(options_.latent, "latents");
-    Program program(decoder(z));
-    return run(program, z, latents);
+    return BoundProgram(Program(decoder(z))).run(z, latents).value();
 }
 
 template <class T>

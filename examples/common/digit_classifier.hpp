@@ -46,6 +46,7 @@
 #include <utility>
 #include <vector>
 
+#include <bijou/engine/bound_program.hpp>
 #include <bijou/engine/engine.hpp>
 #include <bijou/engine/nn/nn.hpp>
 #include <bijou/engine/optim/optim.hpp>
@@ -221,13 +222,7 @@ Tensor<T> DigitClassifier<T>::evaluate(const Tensor<T>& images, Output output) c
                           " x ", images.shape()[1]);
     if (images.shape()[0] == 0) return Tensor<T>::from_shape({0, 0});
     Input<T> x(Digits::pixels, "classifier.images");
-    const auto run = [&](auto&& expression) {
-        Program program(expression);
-        program.bind(images.shape()[0]);
-        x.set(images);
-        program.forward();
-        return Tensor<T>(program.value());
-    };
+    const auto run = [&](auto&& expression) { return Tensor<T>(BoundProgram(Program(expression)).run(x, images).value()); };
     return output == Output::phi ? run(phi(x)) : run(logits(x));
 }
 

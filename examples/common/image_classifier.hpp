@@ -27,6 +27,7 @@
 
 #include <xtensor/xview.hpp>
 
+#include <bijou/engine/bound_program.hpp>
 #include <bijou/engine/engine.hpp>
 #include <bijou/engine/nn/nn.hpp>
 #include <bijou/engine/optim/optim.hpp>
@@ -77,14 +78,12 @@ public:
                               ", got ", shape_of(images));
         constexpr std::size_t chunk = 500;  // bounds the memory of the evaluation
         Input<T> x(image_.size(), "classifier.images");
-        Program program(logits(x));
+        BoundProgram program(Program(logits(x)));  // rebound for the last, shorter chunk only
         std::vector<int> classes(images.shape()[0]);
         for (std::size_t first = 0; first < classes.size(); first += chunk) {
             const std::size_t count = std::min(chunk, classes.size() - first);
-            program.bind(count, Gradients::off);
-            x.set(xt::eval(xt::view(images, xt::range(first, first + count), xt::all())));
-            program.forward();
-            const Tensor<T>& l = program.value();
+            const Tensor<T>& l =
+                program.run(x, Tensor<T>(xt::view(images, xt::range(first, first + count), xt::all()))).value();
             for (std::size_t i = 0; i < count; ++i) {
                 std::size_t best = 0;
                 for (std::size_t k = 1; k < classes_; ++k)
