@@ -17,6 +17,7 @@
 #include <bijou/dsl/bijection.hpp>
 #include <bijou/dsl/coupling_transform.hpp>
 #include <bijou/dsl/split.hpp>
+#include <bijou/dsl/conditioner.hpp>
 #include <bijou/engine/nn/mlp.hpp>
 
 namespace bijou::dsl {
@@ -102,29 +103,6 @@ private:
     std::shared_ptr<const std::vector<std::size_t>> gather_, scatter_;
 };
 
-// conditioner(hidden(64, 64), options): an MLP conditioner spec. Its last layer starts at zero, so a
-// transform whose parameters are all zero at the identity (affine: s = t = 0) starts as the identity.
-template <std::size_t N, class Activation = activation::relu>
-struct ConditionerSpec {
-    HiddenWidths<N> widths;
-    MLPOptions<Activation> options;
-
-    template <class T>
-    auto build(std::size_t in, std::size_t out, BuildContext& context, const std::string& name) const
-    {
-        MLPOptions<Activation> o = options;
-        o.rng = &context.rng;
-        o.name = name;
-        return MLP<T, N, Activation>(in, widths, out, o);
-    }
-};
-
-template <std::size_t N, class Activation = activation::relu>
-ConditionerSpec<N, Activation> conditioner(HiddenWidths<N> widths, MLPOptions<Activation> options = {.zero_last = true})
-{
-    return {widths, options};
-}
-
 template <class Split, class NetSpec, class Transform>
 struct CouplingSpec {
     Split split;
@@ -165,6 +143,10 @@ struct CouplingSpec {
 template <class Split, class NetSpec, class Transform>
 auto coupling(Split split, NetSpec net, Transform transform)
 {
+    static_assert(Conditioner<NetSpec>,
+                  "coupling(split, net, transform): net is not a conditioner spec; use dsl::conditioner(hidden(...)), "
+                  "dsl::conv_conditioner(...) or a spec with build<T>(in, out, context, name) returning a net "
+                  "callable on an expression, with parameters() (dsl/conditioner.hpp)");
     auto t = as_coupling_transform(transform);
     using Spec = CouplingSpec<Split, NetSpec, std::remove_cvref_t<decltype(t)>>;
     static_cast<void>(Spec::mapping());

@@ -12,12 +12,10 @@
 #include <bijou/engine/kernels/logsumexp.hpp>
 #include <bijou/engine/kernels/matmul.hpp>
 #include <bijou/engine/kernels/matrix_inverse.hpp>
-#include <bijou/engine/kernels/pairwise_mean.hpp>
 #include <bijou/engine/kernels/permute.hpp>
 #include <bijou/engine/kernels/pool.hpp>
 #include <bijou/engine/kernels/reduce.hpp>
 #include <bijou/engine/kernels/repeat_columns.hpp>
-#include <bijou/engine/kernels/rq_spline.hpp>
 #include <bijou/engine/kernels/space_to_depth.hpp>
 #include <bijou/engine/kernels/transpose.hpp>
 #include <bijou/engine/let.hpp>
@@ -25,7 +23,6 @@
 #include <bijou/engine/ops/arithmetic.hpp>
 #include <bijou/engine/ops/exponential.hpp>
 #include <bijou/engine/ops/inverses.hpp>
-#include <bijou/engine/ops/multiquadric.hpp>
 #include <bijou/engine/ops/piecewise.hpp>
 #include <bijou/engine/ops/soft_clamp.hpp>
 #include <bijou/engine/ops/stop_gradient.hpp>

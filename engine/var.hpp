@@ -2,16 +2,13 @@
 // reductions and concatenation. A Var is the only way to share a value between several consumers:
 // the backward pass sums the adjoints they push into it.
 //
-// A kernel K provides
-//   value_type, name                the scalar type and the op's name for error messages
-//   shape()                         the output shape, checked against its operands
-//   forward(node)                   fill node.value
-//   backward(node)                  push node.adjoint into the adjoints of its sources
-//   for_each_source(f)              f(node) for each operand's source node
+// The kernel is any type modelling Kernel (engine/kernel.hpp): value_type, name, shape(), forward(node),
+// backward(node), for_each_source(f).
 #pragma once
 
 #include <memory>
 
+#include <bijou/engine/kernel.hpp>
 #include <bijou/engine/source_ref.hpp>
 
 namespace bijou {
@@ -30,6 +27,8 @@ using Var = SourceRef<VarNode<typename Kernel::value_type, Kernel>>;
 template <class Kernel>
 Var<Kernel> make_var(Kernel kernel, std::string name = {})
 {
+    static_assert(bijou::Kernel<Kernel>, "make_var: the kernel must provide value_type, a static name, shape(), "
+                                         "forward(node) and backward(node) (engine/kernel.hpp)");
     auto node = std::make_shared<VarNode<typename Kernel::value_type, Kernel>>(std::move(kernel));
     node->name = std::move(name);
     return Var<Kernel>(std::move(node));

@@ -10,8 +10,9 @@
 //              measures the error in f itself).
 // Model.       An MLP 2 -> H -> H -> 1 with tanh hidden units and Xavier-uniform weights.
 // Loss.        Mean squared error over a minibatch.
-// Training.    Adam, learning rate cosine-decayed from --lr to lr/100, minibatches drawn without
-//              replacement from a reshuffled training set each epoch.
+// Training.    Adam, learning rate cosine-decayed from --lr to lr/100, through the library's one
+//              training loop (train(), engine/optim/train.hpp): minibatches drawn without replacement from
+//              a training set reshuffled each epoch.
 // Evaluation.  Mean squared error on the whole training set before and after training, and on the test set.
 #include <algorithm>
 #include <chrono>
@@ -58,51 +59,6 @@ Dataset make_dataset(std::size_t n, double noise, std::mt19937_64& rng)
     return d;
 }
 
-// Minibatches drawn without replacement; the order is reshuffled each epoch. Copies into buffers made once.
-class Batches {
-public:
-    Batches(const Dataset& data, std::size_t batch, std::mt19937_64& rng)
-        : data_(data),
-          order_(data.x.shape()[0]),
-          rng_(rng),
-          x_(Tensor<float>::from_shape({batch, 2})),
-          y_(Tensor<float>::from_shape({batch, 1}))
-    {
-        std::iota(order_.begin(), order_.end(), std::size_t(0));
-        next_ = order_.size();  // shuffle on first use
-    }
-
-    void next()
-    {
-        for (std::size_t r = 0; r < x_.shape()[0]; ++r) {
-            if (next_ == order_.size()) {
-                std::shuffle(order_.begin(), order_.end(), rng_);
-                next_ = 0;
-            }
-            const std::size_t i = order_[next_++];
-            x_(r, 0) = data_.x(i, 0);
-            x_(r, 1) = data_.x(i, 1);
-            y_(r, 0) = data_.y(i, 0);
-        }
-    }
-    const Tensor<float>& x() const { return x_; }
-    const Tensor<float>& y() const { return y_; }
-
-private:
-    const Dataset& data_;
-    std::vector<std::size_t> order_;
-    std::mt19937_64& rng_;
-    std::size_t next_ = 0;
-    Tensor<float> x_, y_;
-};
-
-double median(std::vector<double> v)
-{
-    std::sort(v.begin(), v.end());
-    const std::size_t n = v.size();
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 }  // namespace
 
 int main(int argc, char** argv)
@@ -139,10 +95,8 @@ int main(int argc, char** argv)
         Input<float> x(2, std::string(name) + ".x"), y(1, std::string(name) + ".y");
         return std::tuple{Program(mean(square(net(x) - y))), x, y};
     };
-    auto [training, x, y] = mse_program("batch");
     auto [on_train_set, train_x, train_y] = mse_program("train");
     auto [on_test_set, test_x, test_y] = mse_program("test");
-    training.bind(batch);
     on_train_set.bind(train.x.shape()[0]);
     on_test_set.bind(test.x.shape()[0]);
     train_x.set(train.x);
@@ -154,10 +108,9 @@ int main(int argc, char** argv)
         return double(program.value()(0, 0));
     };
 
-    // ---- training ----
-    Adam<float> optimizer(net.parameters(), {.lr = lr});
-    const CosineDecay schedule{.base = lr, .min_lr = lr / 100, .total_steps = std::int64_t(steps)};
-    Batches batches(train, batch, rng);
+    // ---- training: the library's one training loop (engine/optim/train.hpp) over minibatches of (x, y) ----
+    auto objective = program_objective([&](const auto& in) { return Program(mean(square(net(in[0]) - in[1]))); },
+                                       train.x, train.y);
     examples::CsvLog log(out / "log.csv", "step,loss,time_s");
 
     const double initial_loss = evaluate(on_train_set);
@@ -168,31 +121,28 @@ int main(int argc, char** argv)
     std::printf("%8s %12s %10s\n", "step", "batch loss", "time (s)");
     std::printf("%8d %12.6f %10.3f   (training-set MSE)\n", 0, initial_loss, 0.0);
 
-    std::vector<double> step_ms;
-    step_ms.reserve(steps);
-    double elapsed = 0;
-    for (std::size_t step = 1; step <= steps; ++step) {
-        batches.next();
-        const auto start = Clock::now();
-        x.set(batches.x());
-        y.set(batches.y());
-        training.forward();
-        training.backward();
-        optimizer.set_lr(schedule(optimizer.steps()));
-        optimizer.step();
-        const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-        step_ms.push_back(ms);
-        elapsed += ms / 1000;
-
-        const double loss = training.value()(0, 0);  // the minibatch loss before this step's update
-        log.row(step, loss, elapsed);
-        if (step % log_every == 0 || step == steps) std::printf("%8zu %12.6f %10.3f\n", step, loss, elapsed);
-    }
+    const auto started = Clock::now();
+    auto seconds = [&] { return std::chrono::duration<double>(Clock::now() - started).count(); };
+    const FitReport report = train(
+        net.parameters(), objective, train.x.shape()[0],
+        FitOptions<float>{.batch_size = batch,
+                          .steps = std::int64_t(steps),
+                          .lr = lr,
+                          .schedule = CosineDecay{.base = lr, .min_lr = lr / 100, .total_steps = std::int64_t(steps)},
+                          .seed = seed,
+                          .on_step = [&](std::int64_t step, double loss, double) {
+                              // the minibatch loss before this step's update
+                              log.row(step, loss, seconds());
+                              if (std::size_t(step) % log_every == 0 || std::size_t(step) == steps)
+                                  std::printf("%8lld %12.6f %10.3f\n", static_cast<long long>(step), loss, seconds());
+                              return true;
+                          }});
+    const double elapsed = seconds();
 
     // ---- evaluation ----
     const double final_loss = evaluate(on_train_set);
     const double test_mse = evaluate(on_test_set);
-    const double ms_median = median(step_ms);
+    const double ms_median = report.median_step_ms;
     std::printf("training-set MSE %.6f -> %.6f (noise floor %.6f); test MSE against f %.6f\n", initial_loss, final_loss,
                 noise * noise, test_mse);
     std::printf("median step %.3f ms (feed, forward, backward, Adam); %.2f s of training\n", ms_median, elapsed);

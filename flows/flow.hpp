@@ -21,6 +21,7 @@
 #include <bijou/dsl/bijection.hpp>
 #include <bijou/dsl/data_init.hpp>
 #include <bijou/dsl/mapping.hpp>
+#include <bijou/engine/bound_program.hpp>
 #include <bijou/engine/checkpoint.hpp>
 #include <bijou/engine/engine.hpp>
 #include <bijou/flows/fit.hpp>
@@ -79,31 +80,6 @@ auto inverse_program(const Block& block, const Input<T>& z, const C& c)
     return Program(x, log_det_column(z, log_det));
 }
 
-// A program over one input, bound lazily to the batch size of the data it is given, for evaluation only
-// (Gradients::off: no adjoints, and the chain's blocks run in chunks of rows).
-// The Flow's programs share their inputs (x is read by log_prob and forward, c by all three), and binding
-// one program resizes the shared inputs to its batch. So a program is rebound not only when the batch
-// size changes but also when another program has left a shared input at another size since.
-template <class Program>
-struct BoundProgram {
-    Program program;
-    void run(const auto& input, const auto& data)
-    {
-        const std::size_t rows = data.shape()[0];
-        if (program.batch() != rows || input.value().shape()[0] != rows) program.bind(rows, Gradients::off);
-        input.set(data);
-        program.forward();
-    }
-    void run(const auto& input, const auto& data, const auto& condition, const auto& condition_data)
-    {
-        const std::size_t rows = data.shape()[0];
-        if (program.batch() != rows || input.value().shape()[0] != rows || condition.value().shape()[0] != rows)
-            program.bind(rows, Gradients::off);
-        input.set(data);
-        condition.set(condition_data);
-        program.forward();
-    }
-};
 }  // namespace detail
 
 // The members that build and run the flow's programs are defined after the class: so that a flow type
@@ -217,7 +193,7 @@ private:
 
     using Condition = detail::ConditionInput<T, Block>;
     template <class F>
-    using ProgramOf = detail::BoundProgram<std::invoke_result_t<F, const Block&, const Input<T>&, const Condition&>>;
+    using ProgramOf = BoundProgram<std::invoke_result_t<F, const Block&, const Input<T>&, const Condition&>>;
     static constexpr auto make_log_prob = [](const Block& b, const Input<T>& x, const Condition& c) {
         return detail::log_prob_program(b, x, c);
     };
@@ -241,8 +217,8 @@ private:
 template <class T, class Block>
 Flow<T, Block>::Flow(Block block, dsl::Interval support)
     : block_(std::move(block)), support_(support), x_(block_.dim(), "x"), z_(block_.dim(), "z"), c_(make_condition_input()),
-      log_prob_{detail::log_prob_program(block_, x_, c_)}, forward_{detail::forward_program(block_, x_, c_)},
-      inverse_{detail::inverse_program(block_, z_, c_)}
+      log_prob_(detail::log_prob_program(block_, x_, c_)), forward_(detail::forward_program(block_, x_, c_)),
+      inverse_(detail::inverse_program(block_, z_, c_))
 {
 }
 
@@ -251,14 +227,14 @@ Tensor<T> Flow<T, Block>::log_prob(const Tensor<T>& x) requires(!conditional)
 {
     check(x, dim(), "log_prob", "data");
     log_prob_.run(x_, x);
-    return log_prob_.program.value();
+    return log_prob_.program().value();
 }
 template <class T, class Block>
 Tensor<T> Flow<T, Block>::log_prob(const Tensor<T>& x, const Tensor<T>& c) requires conditional
 {
     check(x, dim(), "log_prob", "data");
     log_prob_.run(x_, x, c_, conditions_for(x.shape()[0], c, "log_prob"));
-    return log_prob_.program.value();
+    return log_prob_.program().value();
 }
 
 template <class T, class Block>
@@ -266,14 +242,14 @@ std::pair<Tensor<T>, Tensor<T>> Flow<T, Block>::forward(const Tensor<T>& x) requ
 {
     check(x, dim(), "forward", "data");
     forward_.run(x_, x);
-    return {forward_.program.template value<0>(), forward_.program.template value<1>()};
+    return {forward_.program().template value<0>(), forward_.program().template value<1>()};
 }
 template <class T, class Block>
 std::pair<Tensor<T>, Tensor<T>> Flow<T, Block>::forward(const Tensor<T>& x, const Tensor<T>& c) requires conditional
 {
     check(x, dim(), "forward", "data");
     forward_.run(x_, x, c_, conditions_for(x.shape()[0], c, "forward"));
-    return {forward_.program.template value<0>(), forward_.program.template value<1>()};
+    return {forward_.program().template value<0>(), forward_.program().template value<1>()};
 }
 
 template <class T, class Block>
@@ -281,14 +257,14 @@ std::pair<Tensor<T>, Tensor<T>> Flow<T, Block>::inverse(const Tensor<T>& z) requ
 {
     check(z, dim(), "inverse", "latents");
     inverse_.run(z_, z);
-    return {inverse_.program.template value<0>(), inverse_.program.template value<1>()};
+    return {inverse_.program().template value<0>(), inverse_.program().template value<1>()};
 }
 template <class T, class Block>
 std::pair<Tensor<T>, Tensor<T>> Flow<T, Block>::inverse(const Tensor<T>& z, const Tensor<T>& c) requires conditional
 {
     check(z, dim(), "inverse", "latents");
     inverse_.run(z_, z, c_, conditions_for(z.shape()[0], c, "inverse"));
-    return {inverse_.program.template value<0>(), inverse_.program.template value<1>()};
+    return {inverse_.program().template value<0>(), inverse_.program().template value<1>()};
 }
 
 template <class T, class Block>

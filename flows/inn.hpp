@@ -462,14 +462,50 @@ struct InnFitReport {
     double median_step_ms = 0;
 };
 
-// Trains an INN with the bidirectional loss on pairs (x row i, y row i) with Adam(W): per step a
-// minibatch (drawn without replacement, reshuffled each epoch), forward, backward with the weights of
-// that step, optional clipping, the scheduled learning rate, the update. Everything is allocated before
-// the first step.
+namespace detail {
+
+// The INN's bidirectional loss as an objective of train() (engine/optim/train.hpp): a step's minibatch is
+// its rows of (x, y) plus fresh padding noise, y noise and prior samples, drawn from a generator seeded by
+// (seed, step), so a run is reproducible and could resume at any step; the loss is the weighted total at
+// that step's L_x weight.
+template <class T, class Block>
+class InnObjective {
+public:
+    InnObjective(InnLoss<T, Block>& loss, const Tensor<T>& x, const Tensor<T>& y, std::uint64_t seed)
+        : loss_(loss), x_(x), y_(y), seed_(seed)
+    {
+    }
+    void bind(std::size_t batch) { loss_.bind(batch); }
+    void load(const std::size_t* rows, std::size_t, std::int64_t step)
+    {
+        rng_.seed(bijou::detail::splitmix64(seed_ ^ bijou::detail::splitmix64(std::uint64_t(step) + 0x1ee7)));
+        loss_.set_batch(x_, y_, rows, rng_);
+    }
+    double forward(std::int64_t step)
+    {
+        last_ = loss_.forward();
+        return last_.total(loss_.options(), step - 1);
+    }
+    void backward(std::int64_t step) { loss_.backward(step - 1); }
+    const InnLosses& last() const { return last_; }
+
+private:
+    InnLoss<T, Block>& loss_;
+    const Tensor<T>& x_;
+    const Tensor<T>& y_;
+    std::uint64_t seed_;
+    std::mt19937_64 rng_;
+    InnLosses last_{};
+};
+
+}  // namespace detail
+
+// Trains an INN with the bidirectional loss on pairs (x row i, y row i), through train() (the loop every
+// trainer uses: per-epoch shuffles, Adam(W) with the options' betas, clipping, the schedule; see
+// engine/optim/train.hpp). Everything is allocated before the first step.
 template <class T, class Block>
 InnFitReport fit(INN<T, Block>& inn, const Tensor<T>& x, const Tensor<T>& y, InnFitOptions<T> options = {})
 {
-    using clock = std::chrono::steady_clock;
     const InnLayout& layout = inn.layout();
     if (x.shape()[0] == 0 || x.shape()[1] != layout.x_dim || y.shape()[1] != layout.y_dim ||
         y.shape()[0] != x.shape()[0])
@@ -489,23 +525,14 @@ InnFitReport fit(INN<T, Block>& inn, const Tensor<T>& x, const Tensor<T>& y, Inn
         throw_usage_error("fit(INN)", "weight_decay must be finite and >= 0, got ", options.weight_decay);
     if (!(options.max_grad_norm >= 0))
         throw_usage_error("fit(INN)", "max_grad_norm must be >= 0 (0 = no clipping), got ", options.max_grad_norm);
-    const std::size_t rows = x.shape()[0], batch = std::min(options.batch_size, rows);
 
-    const auto params = inn.parameters();
     InnLoss<T, Block> loss(inn, options.loss);
-    loss.bind(batch);
-    Adam<T> optimizer(params, AdamOptions{.lr = options.lr, .beta1 = options.beta1, .beta2 = options.beta2,
-                                          .weight_decay = options.weight_decay, .decoupled_weight_decay = true});
-    std::mt19937_64 rng(options.seed);
-    std::vector<std::size_t> order(rows);
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    std::size_t next = rows;  // reshuffle before the first step
+    detail::InnObjective<T, Block> objective(loss, x, y, options.seed);
 
+    // The report's windows of the five terms, kept beside train()'s windows of the total.
     InnFitReport report;
     report.losses.reserve(std::size_t(options.steps / options.log_every + 1));
-    std::vector<double> step_ms;
-    step_ms.reserve(std::size_t(options.steps));
-    InnLosses window;
+    InnLosses window{};
     std::int64_t window_steps = 0;
     auto flush = [&](std::int64_t step, double lr) {
         if (window_steps == 0) return;
@@ -519,52 +546,34 @@ InnFitReport fit(INN<T, Block>& inn, const Tensor<T>& x, const Tensor<T>& y, Inn
         window = {};
         window_steps = 0;
     };
-
-    double lr = options.lr;
-    for (std::int64_t step = 1; step <= options.steps; ++step) {
-        const auto started = clock::now();
-        if (next + batch > rows) {
-            std::shuffle(order.begin(), order.end(), rng);
-            next = 0;
-        }
-        loss.set_batch(x, y, order.data() + next, rng);
-        next += batch;
-        const InnLosses l = loss.forward();
-        const double total = l.total(options.loss, step - 1);
-        if (!std::isfinite(total)) {
-            report.stop_reason = StopReason::non_finite;
-            break;
-        }
-        loss.backward(step - 1);
-        if (options.max_grad_norm > 0 && !std::isfinite(clip_grad_norm(params, options.max_grad_norm))) {
-            optimizer.zero_grad();
-            report.stop_reason = StopReason::non_finite;
-            break;
-        }
-        lr = bijou::detail::scheduled_lr("fit(INN)", options.schedule, options.lr, step - 1);
-        optimizer.set_lr(lr);
-        optimizer.step();
-        step_ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - started).count());
-        report.steps_run = step;
-
-        window.y += l.y;
-        window.z += l.z;
-        window.x += l.x;
-        window.padding += l.padding;
-        window.reconstruction += l.reconstruction;
-        ++window_steps;
-        if (step % options.log_every == 0) flush(step, lr);
-        if (options.on_step && !options.on_step(step, l, lr)) {
-            report.stop_reason = StopReason::callback;
-            break;
-        }
-    }
-    flush(report.steps_run, lr);
-    if (!step_ms.empty()) {
-        const auto middle = step_ms.begin() + std::ptrdiff_t(step_ms.size() / 2);
-        std::nth_element(step_ms.begin(), middle, step_ms.end());
-        report.median_step_ms = *middle;
-    }
+    double last_lr = options.lr;
+    const FitOptions<T> loop{.batch_size = options.batch_size,
+                             .steps = options.steps,
+                             .lr = options.lr,
+                             .schedule = options.schedule,
+                             .weight_decay = options.weight_decay,
+                             .beta1 = options.beta1,
+                             .beta2 = options.beta2,
+                             .max_grad_norm = options.max_grad_norm,
+                             .seed = options.seed,
+                             .on_step = [&](std::int64_t step, double, double lr) {
+                                 const InnLosses& l = objective.last();
+                                 window.y += l.y;
+                                 window.z += l.z;
+                                 window.x += l.x;
+                                 window.padding += l.padding;
+                                 window.reconstruction += l.reconstruction;
+                                 ++window_steps;
+                                 last_lr = lr;
+                                 if (step % options.log_every == 0) flush(step, lr);
+                                 return !options.on_step || options.on_step(step, l, lr);
+                             },
+                             .log_every = options.log_every};
+    const FitReport run = train(inn.parameters(), objective, x.shape()[0], loop);
+    flush(run.steps_run, last_lr);
+    report.steps_run = run.steps_run;
+    report.stop_reason = run.stop_reason;
+    report.median_step_ms = run.median_step_ms;
     return report;
 }
 

@@ -10,7 +10,7 @@
 // The biased estimate is >= 0 and is what Ardizzone et al. train with; the unbiased one has expectation
 // exactly MMD^2 (and may be slightly negative), which matters when comparing small samples.
 //
-// Kernels are sums of terms C^a ((C + |u - v|^2) / a)^(-a) (engine/ops/multiquadric.hpp):
+// Kernels are sums of terms C^a ((C + |u - v|^2) / a)^(-a) (flows/multiquadric.hpp):
 //   inverse_multiquadric_kernel({0.05, 0.2, 0.9})           sum_h 1 / (1 + |u - v|^2 / h^2)
 //   generalised_multiquadric_kernel({{0.2, 2}, {1.5, 2}})   the (C, a) pairs of the INN paper's code
 //
@@ -31,6 +31,8 @@
 #include <vector>
 
 #include <bijou/engine/engine.hpp>
+#include <bijou/flows/multiquadric.hpp>
+#include <bijou/flows/pairwise_mean.hpp>
 
 namespace bijou::flows {
 

@@ -8,14 +8,15 @@
 // columns [i (3K - 1), (i + 1)(3K - 1)) as [K widths, K heights, K - 1 interior derivatives]; they are
 // normalised as in nflows (softmax with a minimal bin size 1e-3, derivatives 1e-3 + softplus shifted so
 // that 0 gives 1). All-zero parameters (a conditioner whose last layer starts at zero) give the identity.
-// The knots and the spline are engine kernels (engine/kernels/rq_spline*.hpp), so both directions are
+// The knots and the spline are kernels of their own (flows/rq_spline*.hpp, through the engine's extension
+// point engine/kernel.hpp), so both directions are
 // differentiable w.r.t. the features and the conditioner's output.
 #pragma once
 
 #include <cstddef>
 
 #include <bijou/dsl/bijection.hpp>
-#include <bijou/engine/kernels/rq_spline.hpp>
+#include <bijou/flows/rq_spline.hpp>
 
 namespace bijou::flows {
 

@@ -10,3 +10,4 @@
 #include <bijou/engine/optim/optimizer.hpp>
 #include <bijou/engine/optim/schedule.hpp>
 #include <bijou/engine/optim/sgd.hpp>
+#include <bijou/engine/optim/train.hpp>

@@ -24,7 +24,8 @@
 //         before the first step; a step copies its rows and noise into the bound inputs and allocates
 //         nothing.
 //
-// encode() and decode() build a program per call (they serve evaluation, not the training loop).
+// encode() and decode() build a program per call (they serve evaluation, not the training loop), run
+// through BoundProgram (engine/bound_program.hpp) without gradient buffers.
 // encoder(x) / decoder(z) return engine expressions, for programs that chain the autoencoder with
 // other models (a gradient through D, say).
 #pragma once
@@ -37,10 +38,11 @@
 #include <string>
 #include <vector>
 
+#include <bijou/engine/bound_program.hpp>
 #include <bijou/engine/engine.hpp>
 #include <bijou/engine/nn/mlp.hpp>
-#include <bijou/engine/optim/adam.hpp>
 #include <bijou/engine/optim/schedule.hpp>
+#include <bijou/engine/optim/train.hpp>
 #include <bijou/examples/common/random.hpp>
 
 namespace bijou::examples {
@@ -155,14 +157,6 @@ private:
                               " with n >= 1, got ", shape_of(data));
     }
 
-    template <class P>
-    static Tensor<T> run(P& program, const Input<T>& input, const Tensor<T>& data)
-    {
-        program.bind(data.shape()[0]);
-        input.set(data);
-        program.forward();
-        return program.value();
-    }
 
     AutoencoderOptions options_;
     std::mt19937_64 rng_;  // draws the initial weights, in the constructor only
@@ -175,8 +169,7 @@ Tensor<T> Autoencoder<T>::encode(const Tensor<T>& images) const
 {
     check(images, options_.pixels, "encode", "images");
     Input<T> x(options_.pixels, "images");
-    Program program(encoder(x));
-    return run(program, x, images);
+    return BoundProgram(Program(encoder(x))).run(x, images).value();
 }
 
 template <class T>
@@ -184,8 +177,7 @@ Tensor<T> Autoencoder<T>::decode(const Tensor<T>& latents) const
 {
     check(latents, options_.latent, "decode", "latents");
     Input<T> z(options_.latent, "latents");
-    Program program(decoder(z));
-    return run(program, z, latents);
+    return BoundProgram(Program(decoder(z))).run(z, latents).value();
 }
 
 template <class T>
@@ -208,45 +200,46 @@ AutoencoderReport Autoencoder<T>::train(const Tensor<T>& images, const Autoencod
     if (n == 0 || training.steps <= 0 || training.batch_size == 0 || !(training.lr > 0))
         throw_usage_error("Autoencoder::train", "needs images, steps > 0, batch_size > 0 and lr > 0; got ", n,
                           " images, ", training.steps, " steps, batch ", training.batch_size, ", lr ", training.lr);
-    const std::size_t batch = std::min(training.batch_size, n);
+    // A step of the one training loop (engine/optim/train.hpp): its rows of images, and fresh latent
+    // noise drawn by (seed, step).
+    struct Objective {
+        Autoencoder& model;
+        const Tensor<T>& images;
+        std::uint64_t seed;
+        Input<T> x, noise;
+        decltype(std::declval<Autoencoder&>().loss_program(std::declval<const Input<T>&>(),
+                                                           std::declval<const Input<T>&>())) program;
 
-    Input<T> x(options_.pixels, "images"), noise(options_.latent, "latent_noise");
-    auto program = loss_program(x, noise);
-    program.bind(batch);
-    Adam<T> optimizer(parameters(), {.lr = training.lr});
-    const CosineDecay schedule{.base = training.lr, .min_lr = training.lr / 100, .total_steps = training.steps};
-
-    std::mt19937_64 rng(training.seed);
-    std::vector<std::size_t> order(n);
-    std::iota(order.begin(), order.end(), std::size_t(0));
-    std::size_t next = n;  // shuffle before the first batch
-
-    AutoencoderReport report;
-    report.losses.reserve(std::size_t(training.steps));
-    std::vector<double> step_ms;
-    step_ms.reserve(std::size_t(training.steps));
-    for (std::int64_t step = 0; step < training.steps; ++step) {
-        const auto start = std::chrono::steady_clock::now();
-        T* rows = x.value().data();
-        for (std::size_t r = 0; r < batch; ++r) {
-            if (next == n) {
-                random::shuffle(order, rng);
-                next = 0;
-            }
-            const T* source = images.data() + order[next++] * options_.pixels;
-            std::copy_n(source, options_.pixels, rows + r * options_.pixels);
+        void bind(std::size_t batch) { program.bind(batch); }
+        void load(const std::size_t* rows, std::size_t count, std::int64_t step)
+        {
+            const std::size_t pixels = images.shape()[1];
+            for (std::size_t r = 0; r < count; ++r)
+                std::copy_n(images.data() + rows[r] * pixels, pixels, x.value().data() + r * pixels);
+            std::mt19937_64 rng(bijou::detail::splitmix64(bijou::detail::splitmix64(seed) ^ std::uint64_t(step)));
+            for (T& e : noise.value()) e = T(random::normal(rng));
         }
-        for (T& e : noise.value()) e = T(random::normal(rng));
-        program.forward();
-        program.backward();
-        optimizer.set_lr(schedule(step));
-        optimizer.step();
-        step_ms.push_back(
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
-        report.losses.push_back(double(program.value()(0, 0)));
-    }
-    std::nth_element(step_ms.begin(), step_ms.begin() + std::ptrdiff_t(step_ms.size() / 2), step_ms.end());
-    report.median_step_ms = step_ms[step_ms.size() / 2];
+        double forward(std::int64_t)
+        {
+            program.forward();
+            return double(program.value()(0, 0));
+        }
+        void backward(std::int64_t) { program.backward(); }
+    };
+    Input<T> x(options_.pixels, "images"), noise(options_.latent, "latent_noise");
+    Objective objective{*this, images, training.seed, x, noise, loss_program(x, noise)};
+    const FitReport run = bijou::train(parameters(), objective, n,
+                                       FitOptions<T>{.batch_size = training.batch_size,
+                                                     .steps = training.steps,
+                                                     .lr = training.lr,
+                                                     .schedule = CosineDecay{.base = training.lr,
+                                                                             .min_lr = training.lr / 100,
+                                                                             .total_steps = training.steps},
+                                                     .seed = training.seed});
+    AutoencoderReport report;
+    report.losses.reserve(run.losses.size());
+    for (const auto& point : run.losses) report.losses.push_back(point.loss);
+    report.median_step_ms = run.median_step_ms;
     return report;
 }
 

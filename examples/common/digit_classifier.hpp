@@ -46,6 +46,7 @@
 #include <utility>
 #include <vector>
 
+#include <bijou/engine/bound_program.hpp>
 #include <bijou/engine/engine.hpp>
 #include <bijou/engine/nn/nn.hpp>
 #include <bijou/engine/optim/optim.hpp>
@@ -221,13 +222,7 @@ Tensor<T> DigitClassifier<T>::evaluate(const Tensor<T>& images, Output output) c
                           " x ", images.shape()[1]);
     if (images.shape()[0] == 0) return Tensor<T>::from_shape({0, 0});
     Input<T> x(Digits::pixels, "classifier.images");
-    const auto run = [&](auto&& expression) {
-        Program program(expression);
-        program.bind(images.shape()[0]);
-        x.set(images);
-        program.forward();
-        return Tensor<T>(program.value());
-    };
+    const auto run = [&](auto&& expression) { return Tensor<T>(BoundProgram(Program(expression)).run(x, images).value()); };
     return output == Output::phi ? run(phi(x)) : run(logits(x));
 }
 
@@ -264,47 +259,28 @@ DigitClassifierReport train_digit_classifier(DigitClassifier<T>& classifier, con
     if (options.steps == 0 || options.batch_size == 0)
         throw_usage_error("train_digit_classifier", "steps and batch_size must be positive");
 
-    const std::size_t batch = std::min(options.batch_size, n);
-    Input<T> x(Digits::pixels, "classifier.batch"), y(Digits::classes, "classifier.labels");
-    Program program(cross_entropy(classifier.logits(x), y));
-    program.bind(batch);
-
+    // The one training loop (engine/optim/train.hpp) over the cross-entropy of (image, one-hot label) rows;
+    // seed + 1: the weights were drawn from seed, the batches and the input noise get their own stream.
+    const Tensor<T> x = xt::cast<T>(images);
     const Tensor<T> targets = one_hot<T>(labels);
-    AdamW<T> optimizer(classifier.parameters(), {.lr = options.lr, .weight_decay = options.weight_decay});
-    const CosineDecay schedule{.base = options.lr,
-                               .min_lr = options.lr / 100,
-                               .total_steps = std::int64_t(std::max<std::size_t>(options.steps, 2))};
-
-    // seed + 1: the weights were drawn from seed; the batches and the noise get their own stream.
-    std::mt19937_64 rng(options.seed + 1);
-    std::vector<std::size_t> order(n);
-    std::iota(order.begin(), order.end(), std::size_t(0));
-    std::size_t next = n;  // shuffle on first use
-    Tensor<T> batch_x = Tensor<T>::from_shape({batch, Digits::pixels});
-    Tensor<T> batch_y = Tensor<T>::from_shape({batch, Digits::classes});
-
+    auto objective = program_objective(
+        [&](const auto& in) { return Program(cross_entropy(classifier.logits(in[0]), in[1])); }, x, targets);
+    if (options.input_noise > 0)
+        objective.set_transform([&](Tensor<T>& batch, std::int64_t step) {
+            std::mt19937_64 rng(bijou::detail::splitmix64(bijou::detail::splitmix64(options.seed + 1) ^ std::uint64_t(step)));
+            for (T& v : batch) v = T(double(v) + options.input_noise * random::normal(rng));
+        });
+    const auto steps = std::int64_t(options.steps);
+    const FitReport run = train(classifier.parameters(), objective, n,
+                                FitOptions<T>{.batch_size = options.batch_size,
+                                              .steps = steps,
+                                              .lr = options.lr,
+                                              .schedule = CosineDecay{.base = options.lr, .min_lr = options.lr / 100,
+                                                                      .total_steps = std::max<std::int64_t>(steps, 2)},
+                                              .weight_decay = options.weight_decay,
+                                              .seed = options.seed + 1});
     DigitClassifierReport report;
-    for (std::size_t step = 0; step < options.steps; ++step) {
-        for (std::size_t r = 0; r < batch; ++r) {
-            if (next == n) {
-                random::shuffle(order, rng);
-                next = 0;
-            }
-            const std::size_t i = order[next++];
-            for (std::size_t c = 0; c < Digits::pixels; ++c) {
-                const double noise = options.input_noise > 0 ? options.input_noise * random::normal(rng) : 0.0;
-                batch_x(r, c) = T(double(images(i, c)) + noise);
-            }
-            for (std::size_t c = 0; c < Digits::classes; ++c) batch_y(r, c) = targets(i, c);
-        }
-        x.set(batch_x);
-        y.set(batch_y);
-        program.forward();
-        program.backward();
-        optimizer.set_lr(schedule(optimizer.steps()));
-        optimizer.step();
-        report.final_batch_loss = double(program.value()(0, 0));
-    }
+    report.final_batch_loss = run.losses.empty() ? std::nan("") : run.losses.back().loss;
     report.train_accuracy = classifier.accuracy(images, labels);
     return report;
 }

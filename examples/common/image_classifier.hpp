@@ -25,6 +25,9 @@
 #include <string>
 #include <vector>
 
+#include <xtensor/xview.hpp>
+
+#include <bijou/engine/bound_program.hpp>
 #include <bijou/engine/engine.hpp>
 #include <bijou/engine/nn/nn.hpp>
 #include <bijou/engine/optim/optim.hpp>
@@ -75,14 +78,12 @@ public:
                               ", got ", shape_of(images));
         constexpr std::size_t chunk = 500;  // bounds the memory of the evaluation
         Input<T> x(image_.size(), "classifier.images");
-        Program program(logits(x));
+        BoundProgram program(Program(logits(x)));  // rebound for the last, shorter chunk only
         std::vector<int> classes(images.shape()[0]);
         for (std::size_t first = 0; first < classes.size(); first += chunk) {
             const std::size_t count = std::min(chunk, classes.size() - first);
-            program.bind(count, Gradients::off);
-            x.set(xt::eval(xt::view(images, xt::range(first, first + count), xt::all())));
-            program.forward();
-            const Tensor<T>& l = program.value();
+            const Tensor<T>& l =
+                program.run(x, Tensor<T>(xt::view(images, xt::range(first, first + count), xt::all()))).value();
             for (std::size_t i = 0; i < count; ++i) {
                 std::size_t best = 0;
                 for (std::size_t k = 1; k < classes_; ++k)
@@ -147,43 +148,28 @@ ImageClassifierReport train_image_classifier(ImageClassifier<T>& classifier, con
         throw_usage_error("train_image_classifier", "steps and batch_size must be positive");
     const auto start = std::chrono::steady_clock::now();
 
-    const std::size_t batch = std::min(options.batch_size, n);
-    Input<T> x(width, "classifier.batch"), y(classes, "classifier.labels");
-    Program program(cross_entropy(classifier.logits(x), y));
-    program.bind(batch);
-
+    // The one training loop (engine/optim/train.hpp) over the cross-entropy of (image, one-hot label) rows;
+    // the pixels are dequantised by fresh uniform noise each step, drawn by (seed + 1, step) (the weights
+    // were drawn from seed).
+    const Tensor<T> x = xt::cast<T>(images);
     const Tensor<T> targets = one_hot<T>(labels, classes);
-    AdamW<T> optimizer(classifier.parameters(), {.lr = options.lr, .weight_decay = options.weight_decay});
-    const CosineDecay schedule{.base = options.lr,
-                               .min_lr = options.lr / 100,
-                               .total_steps = std::int64_t(std::max<std::size_t>(options.steps, 2))};
-
-    std::mt19937_64 rng(options.seed + 1);  // the weights were drawn from seed
-    std::vector<std::size_t> order(n);
-    std::iota(order.begin(), order.end(), std::size_t(0));
-    std::size_t next = n;  // shuffle on first use
-    Tensor<T> batch_x = Tensor<T>::from_shape({batch, width});
-    Tensor<T> batch_y = Tensor<T>::from_shape({batch, classes});
-
+    auto objective = program_objective(
+        [&](const auto& in) { return Program(cross_entropy(classifier.logits(in[0]), in[1])); }, x, targets);
+    objective.set_transform([&](Tensor<T>& batch, std::int64_t step) {
+        std::mt19937_64 rng(bijou::detail::splitmix64(bijou::detail::splitmix64(options.seed + 1) ^ std::uint64_t(step)));
+        for (T& v : batch) v = T(double(v) + random::uniform(rng));
+    });
+    const auto steps = std::int64_t(options.steps);
+    const FitReport run = train(classifier.parameters(), objective, n,
+                                FitOptions<T>{.batch_size = options.batch_size,
+                                              .steps = steps,
+                                              .lr = options.lr,
+                                              .schedule = CosineDecay{.base = options.lr, .min_lr = options.lr / 100,
+                                                                      .total_steps = std::max<std::int64_t>(steps, 2)},
+                                              .weight_decay = options.weight_decay,
+                                              .seed = options.seed + 1});
     ImageClassifierReport report;
-    for (std::size_t step = 0; step < options.steps; ++step) {
-        for (std::size_t r = 0; r < batch; ++r) {
-            if (next == n) {
-                random::shuffle(order, rng);
-                next = 0;
-            }
-            const std::size_t i = order[next++];
-            for (std::size_t c = 0; c < width; ++c) batch_x(r, c) = T(double(images(i, c)) + random::uniform(rng));
-            for (std::size_t c = 0; c < classes; ++c) batch_y(r, c) = targets(i, c);
-        }
-        x.set(batch_x);
-        y.set(batch_y);
-        program.forward();
-        program.backward();
-        optimizer.set_lr(schedule(optimizer.steps()));
-        optimizer.step();
-        report.final_batch_loss = double(program.value()(0, 0));
-    }
+    report.final_batch_loss = run.losses.empty() ? std::nan("") : run.losses.back().loss;
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return report;
 }

@@ -5,6 +5,8 @@
 // through the build as documented (channel halves, squeezed geometry, the channels that continue after
 // a factor-out), the channel orders, the log-dets have the closed forms the papers give, data-dependent
 // initialisation reaches every level, and misuse is an error naming the block.
+#include <xtensor/xview.hpp>
+
 #include <bijou/dsl/conv_conditioner.hpp>
 #include <bijou/dsl/coupling.hpp>
 #include <bijou/dsl/data_init.hpp>

@@ -5,7 +5,7 @@
 // directions against finite differences, no allocation after bind, and the error messages.
 #include <atomic>
 #include <bijou/engine/engine.hpp>
-#include <bijou/engine/kernels/rq_spline.hpp>
+#include <bijou/flows/rq_spline.hpp>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdlib>

@@ -2,6 +2,7 @@
 // exponents 1 and 2 (the division paths) and 0.1, 0.5 (the exp/log path), in float and double;
 // gradients against finite differences; the checks on the terms.
 #include <bijou/engine/engine.hpp>
+#include <bijou/flows/multiquadric.hpp>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <random>

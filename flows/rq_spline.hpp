@@ -32,7 +32,7 @@
 #include <type_traits>
 
 #include <bijou/engine/error.hpp>
-#include <bijou/engine/kernels/rq_spline_knots.hpp>
+#include <bijou/flows/rq_spline_knots.hpp>
 #include <bijou/engine/let.hpp>
 #include <bijou/engine/simd.hpp>
 #include <bijou/engine/var.hpp>

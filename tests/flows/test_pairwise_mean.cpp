@@ -2,6 +2,7 @@
 // over its off-diagonal entries (a U-statistic). Values against a reference loop, gradients against
 // finite differences, float against double over many pairs, and the shape checks.
 #include <bijou/engine/engine.hpp>
+#include <bijou/flows/pairwise_mean.hpp>
 #include <catch2/catch.hpp>
 #include <random>
 
