@@ -20,11 +20,18 @@ step("install into ${prefix}" ${CMAKE_COMMAND} --install ${BIJOU_BUILD_DIR} --pr
 # experiment kit beside them, and the data its loaders read.
 foreach(file include/bijou/bijou.hpp include/bijou/engine/engine.hpp include/bijou/engine/kernels/matmul.hpp
         include/bijou/engine/io/npy.hpp include/bijou/examples/common/extent.hpp share/bijou/data/digits.csv.gz
-        lib/cmake/bijou/bijouConfig.cmake lib/cmake/bijou/bijouTargets.cmake lib/cmake/bijou/BijouExperiment.cmake)
+        lib/cmake/bijou/bijouConfig.cmake lib/cmake/bijou/bijouTargets.cmake lib/cmake/bijou/BijouExperiment.cmake
+        include/bijou/flows/rq_spline.hpp bin/bijou share/bijou/figures/bijou_fit.py
+        share/bijou/figures/bijou_figures.py)
   if(NOT EXISTS ${prefix}/${file})
     message(FATAL_ERROR "install test: ${file} is missing from the install")
   endif()
 endforeach()
+# The installed command runs (and lists its subcommands).
+execute_process(COMMAND ${prefix}/bin/bijou --help RESULT_VARIABLE status OUTPUT_VARIABLE help)
+if(NOT status EQUAL 0 OR NOT help MATCHES "log-prob")
+  message(FATAL_ERROR "install test: bin/bijou --help exited with ${status}: ${help}")
+endif()
 
 # Only the fresh prefix may provide bijou: no package registry, no build tree.
 step("configure the consumer" ${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${consumer_build} -G ${GENERATOR}
