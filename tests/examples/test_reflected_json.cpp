@@ -23,7 +23,7 @@ using namespace bijou::examples;
 using reflected_json_test::Options;
 using Catch::Contains;
 
-TEST_CASE("to_reflected_json writes every member by name, in declaration order; from_reflected_json reads it back",
+TEST_CASE("to_reflected_json writes every member by name in declaration order, and from_reflected_json reads it back",
           "[reflected_json]")
 {
     Options o{.name = "spline", .count = 8, .weights = {1, 2.5}, .range = {-4, 4}};
