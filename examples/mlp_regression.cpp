@@ -123,7 +123,7 @@ int main(int argc, char** argv)
 
     const auto started = Clock::now();
     auto seconds = [&] { return std::chrono::duration<double>(Clock::now() - started).count(); };
-    const FitReport report = train(
+    const FitReport report = bijou::train(
         net.parameters(), objective, train.x.shape()[0],
         FitOptions<float>{.batch_size = batch,
                           .steps = std::int64_t(steps),
