@@ -120,7 +120,7 @@ class AffineTransform:
         return x, (-s.sum(1) if log_det else None)
 
 
-# engine/kernels/rq_spline_knots.hpp: the minimal bin width, height and derivative.
+# flows/rq_spline_knots.hpp: the minimal bin width, height and derivative.
 MIN_BIN_WIDTH = MIN_BIN_HEIGHT = MIN_DERIVATIVE = 1e-3
 DERIVATIVE_SHIFT = math.log(math.expm1(1 - MIN_DERIVATIVE))  # makes u_d = 0 give d = 1
 
@@ -136,7 +136,7 @@ def _knots(u, bins, bound, minimum):
 
 
 def _segment(x, xk, xk1, yk, yk1, dk, dk1):
-    """The forward formula in one bin and its log-derivative (engine/kernels/rq_spline.hpp, rq_segment)."""
+    """The forward formula in one bin and its log-derivative (flows/rq_spline.hpp, rq_segment)."""
     width = xk1 - xk
     height = yk1 - yk
     slope = height / width
@@ -150,7 +150,7 @@ def _segment(x, xk, xk1, yk, yk1, dk, dk1):
 
 
 class RationalQuadraticSpline:
-    """flows/spline.hpp with the kernels of engine/kernels/rq_spline_knots.hpp and rq_spline.hpp.
+    """flows/spline.hpp with the kernels of flows/rq_spline_knots.hpp and rq_spline.hpp.
 
     K bins on [-B, B], the identity outside (linear tails: d_0 = d_K = 1). Feature i reads the columns
     [i (3K - 1), (i + 1)(3K - 1)) of the conditioner's output as [K widths, K heights, K - 1 interior
