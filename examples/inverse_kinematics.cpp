@@ -50,6 +50,8 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <fstream>
 #include <numbers>
 #include <numeric>
@@ -60,6 +62,7 @@
 #include <vector>
 
 #include <xsimd/xsimd.hpp>
+#include <xtensor/xbuilder.hpp>
 #include <xtensor/xview.hpp>
 
 #include <bijou/bijou.hpp>
@@ -333,6 +336,42 @@ auto coupling_blocks(std::size_t blocks, std::size_t hidden_width)
     return dsl::repeat(blocks, dsl::seq(flows::glow_coupling(dsl::conditioner(hidden(hidden_width, hidden_width))),
                                         dsl::permute_random()));
 }
+// Each block a rational-quadratic spline coupling of one half given the other, and a permutation.
+auto spline_blocks(std::size_t blocks, std::size_t hidden_width, std::size_t bins, double tail_bound)
+{
+    return dsl::repeat(blocks, dsl::seq(flows::spline_coupling(dsl::conditioner(hidden(hidden_width, hidden_width)),
+                                                               bins, tail_bound),
+                                        dsl::permute_random()));
+}
+
+// Fresh training pairs: x ~ prior, y = f(x), one row per row of x.
+void simulate_pairs(Tensor<float>& x, Tensor<float>& y, std::mt19937_64& rng)
+{
+    for (std::size_t i = 0; i < x.shape()[0]; ++i) {
+        x(i, 0) = float(rail_sigma * examples::random::normal(rng));
+        for (std::size_t k = 1; k < 4; ++k) x(i, k) = float(angle_sigma * examples::random::normal(rng));
+        const Hand h = forward_model(x(i, 0), x(i, 1), x(i, 2), x(i, 3));
+        y(i, 0) = float(h.y1);
+        y(i, 1) = float(h.y2);
+    }
+}
+
+// A trained model as what the evaluation needs: n posterior samples for the observation y (1 x 2).
+using PosteriorSampler = std::function<Tensor<float>(const Tensor<float>& y, std::size_t n, std::mt19937_64& rng)>;
+
+// Builds the cINN of `spec` (a dsl::conditional over x), trains it, and returns its sampler.
+template <class Spec>
+PosteriorSampler train_cinn_model(const Spec& spec, std::uint64_t seed, const examples::CinnData<float>& data,
+                                  const FitOptions<float>& options, const std::filesystem::path& log,
+                                  examples::TimedFit& fit)
+{
+    using Model = decltype(make_flow<float>(4, spec, seed));
+    auto cinn = std::make_shared<Model>(make_flow<float>(4, spec, seed));
+    fit = examples::train_cinn(*cinn, data, options, log);
+    return [cinn](const Tensor<float>& y, std::size_t n, std::mt19937_64& rng) {
+        return flows::sample_posterior(*cinn, y, n, rng);
+    };
+}
 
 }  // namespace
 
@@ -342,20 +381,44 @@ int main(int argc, char** argv)
     examples::Cli cli(argc, argv, "The inverse-kinematics benchmark of Kruse et al.: INN (MMD losses) against cINN (maximum likelihood), judged against rejection ABC.");
     const auto steps = cli.option<std::int64_t>("steps", 8000, "INN training steps");
     const auto cinn_steps = cli.option<std::int64_t>("cinn-steps", 8000, "cINN training steps");
-    const auto batch = cli.option<std::size_t>("batch", 250, "minibatch size (both models)");
+    const auto batch = cli.option<std::size_t>("batch", 250, "minibatch size (INN; the cINN's unless --cinn-batch)");
     const auto blocks = cli.option<std::size_t>("blocks", 6, "coupling blocks (each a Glow coupling and a permutation)");
     const auto width = cli.option<std::size_t>("hidden", 64, "units in each of the conditioners' two hidden layers");
-    const auto lr = cli.option<double>("lr", 1e-3, "initial learning rate (cosine decay to lr/50)");
+    const auto lr = cli.option<double>("lr", 1e-3, "initial learning rate (cosine decay to lr * --lr-end)");
+    const auto lr_end = cli.option<double>("lr-end", 0.02, "the cosine schedule's final rate, as a fraction of the initial one");
+    const auto train_size = cli.option<std::size_t>("train-size", 200000, "training pairs x ~ prior, y = f(x); 0: fresh simulated pairs every step");
+    const auto cinn_batch_given = cli.option<std::size_t>("cinn-batch", 0, "cINN minibatch size (0: --batch)");
+    const auto cinn_blocks_given = cli.option<std::size_t>("cinn-blocks", 0, "cINN coupling blocks (0: --blocks)");
+    const auto cinn_width_given = cli.option<std::size_t>("cinn-hidden", 0, "cINN conditioner hidden units (0: --hidden)");
+    const auto cinn_lr_given = cli.option<double>("cinn-lr", 0, "cINN initial learning rate (0: --lr)");
+    const auto cinn_coupling = cli.option<std::string>("cinn-coupling", "glow", "cINN couplings: glow (affine, both halves per block) or spline (rational-quadratic, one half per block)");
+    const auto spline_bins = cli.option<std::size_t>("spline-bins", 8, "bins of each spline coupling");
+    const auto spline_bound = cli.option<double>("spline-bound", 3.0, "spline couplings act on [-B, B], identity outside");
+    const auto cinn_y_noise = cli.option<double>("cinn-y-noise", 0, "sigma of the noise added to the cINN's training conditions y");
+    const auto condition_features = cli.option<std::size_t>("condition-net", 0, "cINN condition network: features of a one-hidden-layer MLP of y fed to every coupling (0: y itself)");
+    const auto models = cli.option<std::string>("models", "both", "models to train and evaluate: both, inn or cinn");
     const auto test_count = cli.option<std::size_t>("test-observations", 100, "test observations y = f(x), x ~ prior");
+    const auto calibration_count = cli.option<std::size_t>("calibration-observations", 2000, "observations (and 1000 samples each) for the calibration error");
     const auto abc_test_samples = cli.option<std::size_t>("abc-test-samples", 1000, "ABC samples per test observation");
     const auto abc_test_eps = cli.option<double>("abc-test-threshold", 0.01, "ABC threshold for the test observations");
     const auto threads = cli.option<std::size_t>("threads", 2, "threads for the ABC sampling");
     const auto seed = cli.option<std::uint64_t>("seed", 1, "seed of the data, the weights, the training and the ABC");
     const std::filesystem::path out = cli.option<std::string>("out", "out/inverse_kinematics", "output directory");
     cli.done();
-    if (steps < 1 || cinn_steps < 1 || batch < 2 || blocks == 0 || width == 0 || test_count == 0 || abc_test_samples < 2 ||
-        !(abc_test_eps > 0) || threads == 0) {
-        std::fprintf(stderr, "inverse_kinematics: every count must be positive (--batch, --abc-test-samples >= 2)\n");
+    const std::size_t cinn_batch = cinn_batch_given ? cinn_batch_given : batch;
+    const std::size_t cinn_blocks = cinn_blocks_given ? cinn_blocks_given : blocks;
+    const std::size_t cinn_width = cinn_width_given ? cinn_width_given : width;
+    const double cinn_lr = cinn_lr_given > 0 ? cinn_lr_given : lr;
+    const bool run_inn = models == "both" || models == "inn", run_cinn = models == "both" || models == "cinn";
+    if (steps < 1 || cinn_steps < 1 || batch < 2 || cinn_batch < 2 || blocks == 0 || width == 0 || test_count == 0 ||
+        abc_test_samples < 2 || calibration_count == 0 || !(abc_test_eps > 0) || threads == 0 || spline_bins < 2 || !(spline_bound > 0) ||
+        !(lr_end > 0 && lr_end <= 1) || !(cinn_y_noise >= 0) || (train_size > 0 && train_size < std::max(batch, cinn_batch))) {
+        std::fprintf(stderr, "inverse_kinematics: every count must be positive (--batch, --abc-test-samples >= 2, "
+                             "--train-size 0 or at least a batch, --lr-end in (0, 1])\n");
+        return 2;
+    }
+    if ((!run_inn && !run_cinn) || (cinn_coupling != "glow" && cinn_coupling != "spline")) {
+        std::fprintf(stderr, "inverse_kinematics: --models is both, inn or cinn; --cinn-coupling glow or spline\n");
         return 2;
     }
     std::filesystem::create_directories(out);
@@ -365,10 +428,22 @@ int main(int argc, char** argv)
 
     // ---- data ----
     std::mt19937_64 rng(seed);
-    const Tensor<float> train_x = sample_prior<float>(200000, rng);
-    const Tensor<float> train_y = observe(train_x);
+    // The first 200000 pairs come first from the stream (the test observations after them do not depend
+    // on --train-size); a larger set is extended from a stream of its own.
+    constexpr std::size_t base_train_size = 200000;
+    Tensor<float> train_x = sample_prior<float>(base_train_size, rng);
     const Tensor<float> test_x = sample_prior<float>(test_count, rng);
     const Tensor<float> test_y = observe(test_x);
+    if (train_size > 0 && train_size < base_train_size) {
+        Tensor<float> head = xt::view(train_x, xt::range(0, train_size), xt::all());
+        train_x = std::move(head);
+    } else if (train_size > base_train_size) {
+        std::mt19937_64 more_rng(splitmix64(seed ^ 0x7a11));
+        const Tensor<float> more = sample_prior<float>(train_size - base_train_size, more_rng);
+        Tensor<float> all = xt::concatenate(xt::xtuple(train_x, more), 0);
+        train_x = std::move(all);
+    }
+    const Tensor<float> train_y = observe(train_x);
 
     // ---- ground truth by rejection ABC (cached) ----
     AbcCache abc;
@@ -459,6 +534,7 @@ int main(int argc, char** argv)
     const flows::InnLayout layout{.x_dim = 4, .y_dim = 2, .z_dim = 2};
     auto inn = flows::make_inn<float>(layout, coupling_blocks(blocks, width), seed);
     auto inn_options = examples::inn_fit_options<float>(batch, steps, lr, seed + 1);
+    inn_options.schedule = CosineDecay{.base = lr, .min_lr = lr * lr_end, .total_steps = steps};
     // The library's default kernels (inverse multiquadrics, widths 0.2 .. 1.3); the fit of y weighted up
     // (y has 2 columns here, 8 in the 8-modes toy), y noise 0.01 (the forward model is exact), L_x ramped
     // in over the first half of training.
@@ -466,14 +542,39 @@ int main(int argc, char** argv)
     inn_options.loss.y_noise = 0.01;
     inn_options.loss.x_ramp_start = 0;
     inn_options.loss.x_ramp_steps = steps / 2;
-    std::printf("INN: %zu Glow blocks (hidden %zu, %zu), width 4, %lld steps of %zu\n", blocks, width, width,
-                (long long)steps, batch);
-    const auto inn_fit = examples::train_inn(inn, train_x, train_y, inn_options, out / "log_inn.csv");
+    examples::TimedFit inn_fit, cinn_fit;
+    if (run_inn) {
+        std::printf("INN: %zu Glow blocks (hidden %zu, %zu), width 4, %lld steps of %zu, %s\n", blocks, width, width,
+                    (long long)steps, batch, train_size ? "fixed training pairs" : "fresh simulated pairs every step");
+        inn_fit = train_size ? examples::train_inn(inn, train_x, train_y, inn_options, out / "log_inn.csv")
+                             : examples::train_inn_simulated<float>(inn, simulate_pairs, inn_options, out / "log_inn.csv");
+    }
 
     // ---- cINN: x (4) given y (2) ----
-    auto cinn = make_flow<float>(4, dsl::conditional(coupling_blocks(blocks, width), 2), seed + 2);
-    std::printf("cINN: the same blocks over x given y, %lld steps of %zu\n", (long long)cinn_steps, batch);
-    const auto cinn_fit = examples::train_cinn(cinn, train_x, train_y, batch, cinn_steps, lr, seed + 3, out / "log_cinn.csv");
+    PosteriorSampler cinn_sampler;
+    if (run_cinn) {
+        std::printf("cINN: %zu %s blocks (hidden %zu, %zu) over x given y%s, %lld steps of %zu, lr %g, %s, y noise %g\n",
+                    cinn_blocks, cinn_coupling.c_str(), cinn_width, cinn_width,
+                    condition_features ? (" (condition net to " + std::to_string(condition_features) + " features)").c_str() : "",
+                    (long long)cinn_steps, cinn_batch, cinn_lr,
+                    train_size ? "fixed training pairs" : "fresh simulated pairs every step", cinn_y_noise);
+        const FitOptions<float> cinn_options{
+            .batch_size = cinn_batch, .steps = cinn_steps, .lr = cinn_lr,
+            .schedule = CosineDecay{.base = cinn_lr, .min_lr = cinn_lr * lr_end, .total_steps = cinn_steps},
+            .max_grad_norm = 10, .seed = seed + 3};
+        examples::CinnData<float> data{.y_noise = cinn_y_noise};
+        if (train_size) data.x = &train_x, data.y = &train_y;
+        else data.simulate = simulate_pairs;
+        auto build = [&](auto couplings) {
+            if (condition_features)
+                return train_cinn_model(dsl::conditional(couplings, 2, dsl::condition_net(hidden(64), condition_features)),
+                                        seed + 2, data, cinn_options, out / "log_cinn.csv", cinn_fit);
+            return train_cinn_model(dsl::conditional(couplings, 2), seed + 2, data, cinn_options, out / "log_cinn.csv",
+                                    cinn_fit);
+        };
+        cinn_sampler = cinn_coupling == "spline" ? build(spline_blocks(cinn_blocks, cinn_width, spline_bins, spline_bound))
+                                                 : build(coupling_blocks(cinn_blocks, cinn_width));
+    }
 
     // ---- evaluation ----
     examples::Metrics metrics;
@@ -495,16 +596,21 @@ int main(int argc, char** argv)
 
     std::mt19937_64 sample_rng(seed + 4);
     const Tensor<float> y_star_row{{float(y_star.y1), float(y_star.y2)}};
+    std::vector<std::string> names;
+    std::vector<PosteriorSampler> samplers;
+    if (run_inn)
+        names.push_back("inn"), samplers.push_back([&](const Tensor<float>& y, std::size_t n, std::mt19937_64& r) {
+            return flows::sample_posterior(inn, y, n, r);
+        });
+    if (run_cinn) names.push_back("cinn"), samplers.push_back(cinn_sampler);
     std::vector<Tensor<float>> star_samples;
-    const char* names[2] = {"inn", "cinn"};
-    for (std::size_t m = 0; m < 2; ++m) {
+    for (std::size_t m = 0; m < names.size(); ++m) {
         // y*: 4000 samples, timed (median of 5 draws).
         std::vector<double> times;
         Tensor<float> samples;
         for (int repeat = 0; repeat < 5; ++repeat) {
             const auto start = Clock::now();
-            samples = m == 0 ? flows::sample_posterior(inn, y_star_row, posterior_samples, sample_rng)
-                             : flows::sample_posterior(cinn, y_star_row, posterior_samples, sample_rng);
+            samples = samplers[m](y_star_row, posterior_samples, sample_rng);
             times.push_back(seconds_since(start));
         }
         const double err_post = flows::sample_mmd(as_double(samples), abc.ystar, err_post_mmd);
@@ -517,8 +623,7 @@ int main(int argc, char** argv)
         for (std::size_t j = 0; j < test_count; ++j) {
             const Tensor<float> y = xt::view(test_y, xt::range(j, j + 1), xt::all());
             const auto start = Clock::now();
-            const Tensor<float> s = m == 0 ? flows::sample_posterior(inn, y, posterior_samples, sample_rng)
-                                           : flows::sample_posterior(cinn, y, posterior_samples, sample_rng);
+            const Tensor<float> s = samplers[m](y, posterior_samples, sample_rng);
             test_times.push_back(seconds_since(start));
             test_resim.push_back(resimulation_error(s, {double(y(0, 0)), double(y(0, 1))}));
             count_inliers(s, test_x, j, inside);
@@ -531,6 +636,18 @@ int main(int argc, char** argv)
         std::vector<double> calibration(quantile_levels);
         for (std::size_t k = 0; k < quantile_levels; ++k)
             calibration[k] = std::abs(inside[k] / double(4 * test_count) - double(k + 1) / 100);
+        // The calibration error again over many more observations (it needs only their true x, no ABC),
+        // from a stream of its own: with 100 observations even exact posteriors score about 0.02.
+        std::mt19937_64 calibration_rng(splitmix64(seed ^ 0xca11b)), calibration_sample_rng(seed + 5);
+        const Tensor<float> calibration_x = sample_prior<float>(calibration_count, calibration_rng);
+        const Tensor<float> calibration_y = observe(calibration_x);
+        std::vector<double> many_inside(quantile_levels, 0.0), many_calibration(quantile_levels);
+        for (std::size_t j = 0; j < calibration_count; ++j) {
+            const Tensor<float> y = xt::view(calibration_y, xt::range(j, j + 1), xt::all());
+            count_inliers(samplers[m](y, 1000, calibration_sample_rng), calibration_x, j, many_inside);
+        }
+        for (std::size_t k = 0; k < quantile_levels; ++k)
+            many_calibration[k] = std::abs(many_inside[k] / double(4 * calibration_count) - double(k + 1) / 100);
         double mean_post = 0, mean_resim = 0;
         for (double v : test_post) mean_post += v / double(test_post.size());
         for (double v : test_resim) mean_resim += v / double(test_resim.size());
@@ -544,34 +661,59 @@ int main(int argc, char** argv)
             .add(n + ".test.calibration_error_median", median(calibration))
             .add(n + ".test.calibration_error_mean", std::accumulate(calibration.begin(), calibration.end(), 0.0) / quantile_levels)
             .add(n + ".test.calibration_error_q68", calibration[67])
+            .add(n + ".calibration.error_median", median(many_calibration))
+            .add(n + ".calibration.error_q68", many_calibration[67])
             .add(n + ".test.sampling_seconds_median", median(test_times));
         std::printf("%-4s y*: err_post %.2e  err_resim %.4f  sampling %.4f s | test (%zu): err_post %.2e  err_resim "
-                    "%.4f  calibration error %.4f (median over q)\n",
-                    m == 0 ? "INN" : "cINN", err_post, err_resim, median(times), test_count, mean_post, mean_resim,
-                    median(calibration));
+                    "%.4f  calibration error %.4f (median over q; over %zu observations %.4f)\n",
+                    names[m] == "inn" ? "INN" : "cINN", err_post, err_resim, median(times), test_count, mean_post, mean_resim,
+                    median(calibration), calibration_count, median(many_calibration));
     }
     {
         // The ABC reference for y* against itself: a second independent set at the finest threshold would
         // cost as much again; the noise at the coarsest level is the reference (abc.sampling_noise_mmd).
         const double abc_resim = resimulation_error(abc.ystar, y_star);
         metrics.add("abc.y_star.err_resim", abc_resim);
+        // The calibration error of the ABC samples themselves: what exact posteriors score with this many
+        // test observations (the metric's noise floor).
+        std::vector<double> inside(quantile_levels, 0.0), calibration(quantile_levels);
+        for (std::size_t j = 0; j < test_count; ++j)
+            if (abc.test[j].shape()[0] >= 2) count_inliers(xt::cast<float>(abc.test[j]), test_x, j, inside);
+        for (std::size_t k = 0; k < quantile_levels; ++k)
+            calibration[k] = std::abs(inside[k] / double(4 * test_count) - double(k + 1) / 100);
+        metrics.add("abc.test.calibration_error_median", median(calibration));
+        std::printf("ABC  test (%zu): calibration error %.4f (the metric's floor for exact posteriors)\n", test_count,
+                    median(calibration));
     }
-    metrics.add("inn.train_seconds", inn_fit.seconds)
-        .add("inn.step_ms_median", inn_fit.median_step_ms)
-        .add("cinn.train_seconds", cinn_fit.seconds)
-        .add("cinn.step_ms_median", cinn_fit.median_step_ms)
-        .add("inn.steps", inn_fit.steps_run)
-        .add("cinn.steps", cinn_fit.steps_run)
-        .add("batch", batch)
+    if (run_inn)
+        metrics.add("inn.train_seconds", inn_fit.seconds)
+            .add("inn.step_ms_median", inn_fit.median_step_ms)
+            .add("inn.steps", inn_fit.steps_run);
+    if (run_cinn)
+        metrics.add("cinn.train_seconds", cinn_fit.seconds)
+            .add("cinn.step_ms_median", cinn_fit.median_step_ms)
+            .add("cinn.steps", cinn_fit.steps_run)
+            .add("cinn.batch", cinn_batch)
+            .add("cinn.blocks", cinn_blocks)
+            .add("cinn.hidden", cinn_width)
+            .add("cinn.lr", cinn_lr)
+            .add("cinn.coupling", cinn_coupling)
+            .add("cinn.y_noise", cinn_y_noise)
+            .add("cinn.condition_features", condition_features);
+    metrics.add("batch", batch)
         .add("blocks", blocks)
         .add("hidden", width)
+        .add("lr", lr)
+        .add("lr_end", lr_end)
+        .add("train_size", train_size)
         .add("test_observations", test_count)
+        .add("calibration_observations", calibration_count)
         .add("seed", seed);
 
-    write_samples(out / "posterior_inn.csv", star_samples[0]);
-    write_samples(out / "posterior_cinn.csv", star_samples[1]);
-    save_npy(out / "posterior_inn.npy", star_samples[0]);
-    save_npy(out / "posterior_cinn.npy", star_samples[1]);
+    for (std::size_t m = 0; m < names.size(); ++m) {
+        write_samples(out / ("posterior_" + names[m] + ".csv"), star_samples[m]);
+        save_npy(out / ("posterior_" + names[m] + ".npy"), star_samples[m]);
+    }
     save_npy(out / "abc_posterior.npy", abc.ystar);
     metrics.add("arm_lengths", std::vector<double>(lengths.begin(), lengths.end()));
     metrics.add("wall_seconds", seconds_since(program_start)).write(out / "metrics.json");
