@@ -24,6 +24,7 @@
 #include <functional>
 #include <numeric>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include <bijou/examples/common/csv_log.hpp>
