@@ -15,13 +15,12 @@ import json
 import pathlib
 import re
 import shutil
-import struct
 import subprocess
 import sys
 
 import numpy as np
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from fixture_checks import ROOT, check_pngs, header_comment, program_source, spelled_from, string_literals
 FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                    "Ankle boot"]
 rng = np.random.default_rng(0)
@@ -122,38 +121,22 @@ FIXTURES = {"digits": digits, "digits_cinn": digits_cinn, "disentangle": disenta
             "fashion_mnist": fashion_mnist, "invariances": invariances}
 
 
-def header_comment(program):
-    lines = []
-    for line in (ROOT / "examples" / f"{program}.cpp").read_text().splitlines():
-        if not line.startswith("//"):
-            break
-        lines.append(line)
-    return "\n".join(lines)
-
-
 def check_contract(program, written, keys, representations):
     """The fixture against the program's source: the .npy files its variants write together are exactly
     those the header comment names (<r> standing for each representation), and every metrics.json key is
     a string literal of the program, or two joined (r.name + "_pixel_variance")."""
     failures = []
     named = set()
-    for name in re.findall(r"[\w<>]+\.npy", header_comment(program)):
+    source = program_source(program)
+    for name in re.findall(r"[\w<>]+\.npy", header_comment(source)):
         named |= {name.replace("<r>", r) for r in representations} if "<r>" in name else {name}
     if written != named:
         failures.append(f"examples/{program}.cpp's header names {sorted(named)}, the fixtures write {sorted(written)}")
-    source = (ROOT / "examples" / f"{program}.cpp").read_text()
-    literals = set(re.findall(r'"((?:[^"\\]|\\.)*)"', source)) - {""}
+    literals = string_literals(source)
     for key in sorted(keys):
-        if key not in literals and not any(key.startswith(a) and key[len(a):] in literals for a in literals):
+        if not spelled_from(key, literals):
             failures.append(f"the fixture's metrics.json key '{key}' is not in examples/{program}.cpp")
     return failures
-
-
-def png_size(path):
-    data = path.read_bytes()
-    if len(data) < 24 or data[:8] != b"\x89PNG\r\n\x1a\n":
-        return None
-    return struct.unpack(">II", data[16:24])
 
 
 def main():
@@ -175,15 +158,7 @@ def main():
             failures.append(f"{script.name} on the {variant} fixture exited with {result.returncode}:\n"
                             f"{result.stdout}{result.stderr}")
             continue
-        for png in pngs:
-            path = directory / png
-            size = png_size(path) if path.exists() else None
-            if size is None:
-                failures.append(f"{script.name} on the {variant} fixture did not draw {png} ({path})")
-            elif size[0] < 300 or size[1] < 150:
-                failures.append(f"{png} of the {variant} fixture is only {size[0]} x {size[1]} pixels")
-            else:
-                print(f"{program} ({variant}): {png} {size[0]} x {size[1]} pixels")
+        failures += check_pngs(directory, pngs, f"{program} ({variant})")
     failures += check_contract(program, written, keys, representations)
     failures += [f"scripts/figures/{program}.py's docstring does not name {name}, which it reads"
                  for name in sorted(written) if name not in docstring and

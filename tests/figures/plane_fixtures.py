@@ -16,13 +16,12 @@ import json
 import pathlib
 import re
 import shutil
-import struct
 import subprocess
 import sys
 
 import numpy as np
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from fixture_checks import ROOT, check_pngs, header_comment, program_source, spelled_from, string_literals
 rng = np.random.default_rng(0)
 
 
@@ -165,38 +164,13 @@ CASES = {
 }
 
 
-def header_comment(source):
-    lines = []
-    for line in source.splitlines():
-        if not line.startswith("//"):
-            break
-        lines.append(line)
-    return "\n".join(lines)
-
-
-def spelled_from(key, literals):
-    """Whether the key is a concatenation of the source's string literals and numbers, as the program
-    builds it: "inn.label_" + l + ".mmd", n + ".y_star.err_post" with n = "inn", or "test_nll_nats"."""
-    reachable = {0}  # prefixes of the key spelled so far
-    for start in range(len(key)):
-        if start not in reachable:
-            continue
-        for literal in literals:
-            if key.startswith(literal, start):
-                reachable.add(start + len(literal))
-        digits = re.match(r"\d+", key[start:])
-        if digits and start > 0:
-            reachable.add(start + digits.end())
-    return len(key) in reachable
-
-
 def check_contract(program, directory, failures):
-    source = (ROOT / "examples" / f"{program}.cpp").read_text()
+    source = program_source(program)
     named = set(re.findall(r"\b(\w+\.npy)\b", header_comment(source)))
     written = {path.name for path in directory.glob("*.npy")}
     if named != written:
         failures.append(f"examples/{program}.cpp's header names {sorted(named)}, the fixture writes {sorted(written)}")
-    literals = set(re.findall(r'"((?:[^"\\]|\\.)*)"', source)) - {""}
+    literals = string_literals(source)
     for key in json.loads((directory / "metrics.json").read_text()):
         if not spelled_from(key, literals):
             failures.append(f"the fixture's metrics.json key '{key}' is not in examples/{program}.cpp")
@@ -205,13 +179,6 @@ def check_contract(program, directory, failures):
     for name in sorted(written):
         if name not in docstring:
             failures.append(f"scripts/figures/{program}.py's docstring does not name {name}, which it reads")
-
-
-def png_size(path):
-    data = path.read_bytes()
-    if len(data) < 24 or data[:8] != b"\x89PNG\r\n\x1a\n":
-        return None
-    return struct.unpack(">II", data[16:24])
 
 
 def main():
@@ -232,18 +199,7 @@ def main():
     if run.returncode != 0:
         failures.append(f"{script.name} exited with {run.returncode}")
     else:
-        for name in pngs:
-            path = directory / name
-            if not path.exists() or path.stat().st_size == 0:
-                failures.append(f"{name} is missing or empty")
-                continue
-            size = png_size(path)
-            if size is None:
-                failures.append(f"{name} is not a PNG")
-            elif size[0] < 300 or size[1] < 150:
-                failures.append(f"{name} is only {size[0]} x {size[1]} pixels")
-            else:
-                print(f"{name}: {size[0]} x {size[1]} pixels, {path.stat().st_size} bytes")
+        failures += check_pngs(directory, pngs, case)
     for failure in failures:
         print(f"FAILED: {failure}")
     sys.exit(1 if failures else 0)
