@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <stdexcept>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -43,34 +44,24 @@ int run_reporting_errors(const char* command, Body&& body)
     };
     try {
         return body();
-    } catch (const usage_error& e) {
-        return report(e, 2);
-    } catch (const shape_error& e) {
-        return report(e, 2);
-    } catch (const value_error& e) {
+    } catch (const std::logic_error& e) {  // usage_error, and shape_error and value_error (invalid_argument)
         return report(e, 2);
     } catch (const std::exception& e) {
         return report(e, 1);
     }
 }
 
-// The condition rows for n data rows: C itself (n rows), or its one row repeated. `what` names the
-// option in errors.
-inline Tensor<double> conditions_for(std::size_t n, const Tensor<double>& c, const ModelSpec& spec, std::string_view what)
+// Conditions for n rows: n rows, or one row for all of them (Flow repeats it), of the model's width.
+inline void require_conditions(std::size_t n, const Tensor<double>& c, const ModelSpec& spec, std::string_view what)
 {
     if (c.shape()[1] != spec.condition_features)
         throw_shape_error(what, "the model was trained with conditions of ", spec.condition_features,
                           " column(s), the file has ", c.shape()[1]);
-    if (c.shape()[0] == n) return c;
-    if (c.shape()[0] != 1)
+    if (c.shape()[0] != n && c.shape()[0] != 1)
         throw_shape_error(what, "has ", c.shape()[0], " rows; give one row (used for all ", n, ") or one per row (", n, ")");
-    Tensor<double> repeated = Tensor<double>::from_shape({n, c.shape()[1]});
-    for (std::size_t r = 0; r < n; ++r)
-        for (std::size_t j = 0; j < c.shape()[1]; ++j) repeated(r, j) = c(0, j);
-    return repeated;
 }
 
-// The model's flow with its trained parameters, and the spec it was built from.
+// Data of the model's width.
 inline void require_width(const Tensor<double>& x, const ModelSpec& spec, std::string_view what)
 {
     if (x.shape()[1] != spec.features)

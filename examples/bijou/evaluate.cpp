@@ -50,10 +50,11 @@ int log_prob_command(int argc, char** argv)
             require_width(x, spec, "--data");
             const Tensor<T> u = spec.data.to_flow(x);
             Tensor<T> lp;
-            if constexpr (std::decay_t<decltype(flow)>::conditional)
-                lp = flow.log_prob(u, spec.condition.to_flow(conditions_for(x.shape()[0], condition_option(condition, spec), spec,
-                                                                             "--condition")));
-            else
+            if constexpr (std::decay_t<decltype(flow)>::conditional) {
+                const Tensor<double> c = condition_option(condition, spec);
+                require_conditions(x.shape()[0], c, spec, "--condition");
+                lp = flow.log_prob(u, spec.condition.to_flow(c));
+            } else
                 lp = (condition_option(condition, spec), flow.log_prob(u));
             xt::xtensor<double, 1> result = xt::xtensor<double, 1>::from_shape({x.shape()[0]});
             for (std::size_t r = 0; r < x.shape()[0]; ++r) result(r) = double(lp(r, 0)) - spec.data.log_scale_sum();
@@ -93,9 +94,10 @@ int sample_command(int argc, char** argv)
                 n = c.shape()[0];
             }
             Tensor<T> u;
-            if constexpr (std::decay_t<decltype(flow)>::conditional)
-                u = flow.sample(n, spec.condition.to_flow(conditions_for(n, c, spec, "--condition")), rng, temperature);
-            else
+            if constexpr (std::decay_t<decltype(flow)>::conditional) {
+                require_conditions(n, c, spec, "--condition");
+                u = flow.sample(n, spec.condition.to_flow(c), rng, temperature);
+            } else
                 u = flow.sample(n, rng, temperature);
             const Tensor<double> x = spec.data.from_flow(u);
             examples::save_matrix(out, x, "--out");

@@ -147,9 +147,9 @@ int fit_model(Flow& flow, const ModelSpec& spec, const FitSettings& s, const Ten
     const Tensor<T> train_part = xt::eval(xt::view(train, xt::range(0, train_eval), xt::all()));
     const Tensor<T> train_part_c =
         conditional ? Tensor<T>(xt::eval(xt::view(train_c, xt::range(0, train_eval), xt::all()))) : Tensor<T>();
-    const double train_nll = mean_nll(log_prob(train_part, train_part_c), spec);
     Tensor<T> scored;
     const double log_prob_seconds = seconds_of([&] { scored = log_prob(train_part, train_part_c); });
+    const double train_nll = mean_nll(scored, spec);
     const double valid_nll = held_out > 0 ? mean_nll(log_prob(valid, valid_c), spec) : std::nan("");
 
     // Samples: 10000, for a conditional flow at the training rows' conditions (cycled).
