@@ -39,6 +39,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <numeric>
 #include <random>
 #include <string>
@@ -247,6 +248,33 @@ Tensor<T> DigitClassifier<T>::cross_entropy_gradient(const Tensor<T>& images, co
 }
 
 // Trains classifier on (images, labels) as described at the top of this file.
+// A classifier's training, shared by the digit and the image classifier: the mean cross-entropy of its
+// logits on (image, one-hot label) rows through the one training loop (engine/optim/train.hpp), AdamW
+// with options.lr decayed by a cosine to lr / 100, options.weight_decay, batch_size and steps. noise(rng, v),
+// if set, replaces each pixel v of a minibatch, with rng seeded by (seed + 1, step): the weights were
+// drawn from seed, so the batches and the noise get their own streams, and every step is reproducible.
+template <class Classifier, class T, class Options>
+FitReport train_cross_entropy(Classifier& classifier, const Tensor<T>& x, const Tensor<T>& targets,
+                              const Options& options, std::function<T(std::mt19937_64&, T)> noise)
+{
+    auto objective = program_objective(
+        [&](const auto& in) { return Program(cross_entropy(classifier.logits(in[0]), in[1])); }, x, targets);
+    if (noise)
+        objective.set_transform([&](Tensor<T>& batch, std::int64_t step) {
+            std::mt19937_64 rng(bijou::detail::splitmix64(bijou::detail::splitmix64(options.seed + 1) ^ std::uint64_t(step)));
+            for (T& v : batch) v = noise(rng, v);
+        });
+    const auto steps = std::int64_t(options.steps);
+    return train(classifier.parameters(), objective, x.shape()[0],
+                 FitOptions<T>{.batch_size = options.batch_size,
+                               .steps = steps,
+                               .lr = options.lr,
+                               .schedule = CosineDecay{.base = options.lr, .min_lr = options.lr / 100,
+                                                       .total_steps = std::max<std::int64_t>(steps, 2)},
+                               .weight_decay = options.weight_decay,
+                               .seed = options.seed + 1});
+}
+
 template <class T, class U>
 DigitClassifierReport train_digit_classifier(DigitClassifier<T>& classifier, const Tensor<U>& images,
                                              const std::vector<int>& labels)
@@ -259,26 +287,13 @@ DigitClassifierReport train_digit_classifier(DigitClassifier<T>& classifier, con
     if (options.steps == 0 || options.batch_size == 0)
         throw_usage_error("train_digit_classifier", "steps and batch_size must be positive");
 
-    // The one training loop (engine/optim/train.hpp) over the cross-entropy of (image, one-hot label) rows;
-    // seed + 1: the weights were drawn from seed, the batches and the input noise get their own stream.
-    const Tensor<T> x = xt::cast<T>(images);
-    const Tensor<T> targets = one_hot<T>(labels);
-    auto objective = program_objective(
-        [&](const auto& in) { return Program(cross_entropy(classifier.logits(in[0]), in[1])); }, x, targets);
-    if (options.input_noise > 0)
-        objective.set_transform([&](Tensor<T>& batch, std::int64_t step) {
-            std::mt19937_64 rng(bijou::detail::splitmix64(bijou::detail::splitmix64(options.seed + 1) ^ std::uint64_t(step)));
-            for (T& v : batch) v = T(double(v) + options.input_noise * random::normal(rng));
-        });
-    const auto steps = std::int64_t(options.steps);
-    const FitReport run = train(classifier.parameters(), objective, n,
-                                FitOptions<T>{.batch_size = options.batch_size,
-                                              .steps = steps,
-                                              .lr = options.lr,
-                                              .schedule = CosineDecay{.base = options.lr, .min_lr = options.lr / 100,
-                                                                      .total_steps = std::max<std::int64_t>(steps, 2)},
-                                              .weight_decay = options.weight_decay,
-                                              .seed = options.seed + 1});
+    const double noise = options.input_noise;
+    const FitReport run = train_cross_entropy(
+        classifier, Tensor<T>(xt::cast<T>(images)), one_hot<T>(labels), options,
+        noise > 0 ? std::function<T(std::mt19937_64&, T)>([noise](std::mt19937_64& rng, T v) {
+            return T(double(v) + noise * random::normal(rng));
+        })
+                  : std::function<T(std::mt19937_64&, T)>{});
     DigitClassifierReport report;
     report.final_batch_loss = run.losses.empty() ? std::nan("") : run.losses.back().loss;
     report.train_accuracy = classifier.accuracy(images, labels);

@@ -148,26 +148,11 @@ ImageClassifierReport train_image_classifier(ImageClassifier<T>& classifier, con
         throw_usage_error("train_image_classifier", "steps and batch_size must be positive");
     const auto start = std::chrono::steady_clock::now();
 
-    // The one training loop (engine/optim/train.hpp) over the cross-entropy of (image, one-hot label) rows;
-    // the pixels are dequantised by fresh uniform noise each step, drawn by (seed + 1, step) (the weights
-    // were drawn from seed).
-    const Tensor<T> x = xt::cast<T>(images);
-    const Tensor<T> targets = one_hot<T>(labels, classes);
-    auto objective = program_objective(
-        [&](const auto& in) { return Program(cross_entropy(classifier.logits(in[0]), in[1])); }, x, targets);
-    objective.set_transform([&](Tensor<T>& batch, std::int64_t step) {
-        std::mt19937_64 rng(bijou::detail::splitmix64(bijou::detail::splitmix64(options.seed + 1) ^ std::uint64_t(step)));
-        for (T& v : batch) v = T(double(v) + random::uniform(rng));
-    });
-    const auto steps = std::int64_t(options.steps);
-    const FitReport run = train(classifier.parameters(), objective, n,
-                                FitOptions<T>{.batch_size = options.batch_size,
-                                              .steps = steps,
-                                              .lr = options.lr,
-                                              .schedule = CosineDecay{.base = options.lr, .min_lr = options.lr / 100,
-                                                                      .total_steps = std::max<std::int64_t>(steps, 2)},
-                                              .weight_decay = options.weight_decay,
-                                              .seed = options.seed + 1});
+    // The pixels are dequantised by fresh uniform noise each step.
+    const FitReport run = train_cross_entropy(classifier, Tensor<T>(xt::cast<T>(images)), one_hot<T>(labels, classes), options,
+                                              std::function<T(std::mt19937_64&, T)>([](std::mt19937_64& rng, T v) {
+                                                  return T(double(v) + random::uniform(rng));
+                                              }));
     ImageClassifierReport report;
     report.final_batch_loss = run.losses.empty() ? std::nan("") : run.losses.back().loss;
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
