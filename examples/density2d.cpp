@@ -34,6 +34,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -96,7 +97,7 @@ double median_seconds(int repeats, F&& f)
 template <class Flow>
 int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const std::string& resume)
 {
-    std::filesystem::create_directories(out);
+    if (world().is_root()) std::filesystem::create_directories(out);
     std::mt19937_64 data_rng(s.seed), test_rng(s.seed + 1'000'003), sample_rng(s.seed + 7);
     const Tensor<T> train = to_float(examples::toy_data::generate(s.data, s.train_size, data_rng));
     const Tensor<T> test = to_float(examples::toy_data::generate(s.data, 20000, test_rng));
@@ -110,11 +111,15 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
                                    .config = "density2d " + s.data + " " + s.flow + " blocks " +
                                              std::to_string(s.blocks) + " hidden " + std::to_string(s.hidden)};
     const auto warmup = std::int64_t(s.steps / 50);
-    // How the test NLL falls with training: DIR/test_curve.csv, every --eval-every steps.
-    examples::CsvLog curve(out / "test_curve.csv", "step,test_nll_nats", resume.empty() ? examples::CsvLog::Mode::truncate
-                                                                                       : examples::CsvLog::Mode::append);
+    // How the test NLL falls with training: DIR/test_curve.csv, every --eval-every steps (by the root
+    // process of a data-parallel run).
+    std::optional<examples::CsvLog> curve;
+    if (world().is_root())
+        curve.emplace(out / "test_curve.csv", "step,test_nll_nats",
+                      resume.empty() ? examples::CsvLog::Mode::truncate : examples::CsvLog::Mode::append);
     auto evaluate_test = [&](std::int64_t step, double, double) {
-        if (s.eval_every > 0 && step % std::int64_t(s.eval_every) == 0) curve.row(step, mean_nll(flow.log_prob(test)));
+        if (curve && s.eval_every > 0 && step % std::int64_t(s.eval_every) == 0)
+            curve->row(step, mean_nll(flow.log_prob(test)));
         return true;
     };
     const auto report = training.fit(
@@ -127,6 +132,7 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
                       .max_grad_norm = 10,
                       .seed = s.seed,
                       .on_step = evaluate_test});
+    world().dismiss_all_but_root();  // a data-parallel run's root evaluates and writes alone
 
     // Evaluation.
     const double test_nll = mean_nll(flow.log_prob(test));
@@ -166,6 +172,8 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
         .add("test_nll_nats", test_nll)
         .add("train_nll_nats", train_nll)
         .add("step_ms_median", report.median_step_ms)
+        .add("processes", report.processes)  // that trained it (mpirun -np P; 1 alone)
+        .add("sum_ms_median", report.median_sum_ms)  // of a step, the sum over the processes
         .add("samples_per_s", 10000 / sample_seconds)
         .add("density_eval_per_s", double(grid.shape()[0]) / density_seconds)
         .add("roundtrip_max_abs_err", roundtrip)
@@ -197,6 +205,7 @@ int main(int argc, char** argv)
     const int threads = cli.option<int>("threads", 1, "BLAS threads");
     const std::string out = cli.option<std::string>("out", "out/density2d", "output directory");
     const std::string resume = cli.option<std::string>("resume", "", "checkpoint to continue from");
+    cli.data_parallel();  // mpirun -np P density2d ...: the training shared by P processes
     cli.done();
 
     try {

@@ -203,6 +203,7 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
         .validate_every = std::int64_t(s.validate_every),
         .patience = std::int64_t(s.patience)};
     const auto report = training.fit(flow, train, options);
+    world().dismiss_all_but_root();  // a data-parallel run's root evaluates and writes alone
 
     // Evaluation, with the best validated parameters (fit restored them).
     const auto [test_nll_unit, test_nll_stderr] = mean_nll(flow, test_dequantised, test.size());
@@ -260,6 +261,8 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
         .add("validation_nll_nats_per_image", validation_nll)
         .add("baseline_independent_pixels_bits_per_dim", baseline_bpd)
         .add("step_ms_median", report.median_step_ms)
+        .add("processes", report.processes)  // that trained it (mpirun -np P; 1 alone)
+        .add("sum_ms_median", report.median_sum_ms)  // of a step, the sum over the processes
         .add("roundtrip_max_abs_err", roundtrip)
         .add("blas_threads", blas_threads())
         .add("image_height", Digits::side)
@@ -298,6 +301,7 @@ int main(int argc, char** argv)
     const int threads = cli.option<int>("threads", 1, "BLAS threads");
     const std::string out = cli.option<std::string>("out", "out/digits", "output directory");
     const std::string resume = cli.option<std::string>("resume", "", "checkpoint to continue from");
+    cli.data_parallel();  // mpirun -np P digits ...: the training shared by P processes
     cli.done();
 
     try {

@@ -201,7 +201,7 @@ template <class Flow>
 int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const std::string& resume)
 {
     constexpr bool conditional = Flow::conditional;
-    std::filesystem::create_directories(out);
+    if (world().is_root()) std::filesystem::create_directories(out);
     const FashionMnist train_all = examples::load_fashion_mnist(examples::FashionMnistSplit::train);
     const FashionMnist test = examples::load_fashion_mnist(examples::FashionMnistSplit::test);
 
@@ -232,7 +232,8 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
     if constexpr (conditional) {
         classifier_seconds = examples::train_image_classifier(classifier, train, fit_on.labels).seconds;
         classifier_accuracy = classifier.accuracy(pixel_tensor(test), test.labels);
-        std::printf("classifier: test accuracy %.4f (%zu steps, %.0f s)\n", classifier_accuracy, s.classifier_steps,
+        if (world().is_root())
+            std::printf("classifier: test accuracy %.4f (%zu steps, %.0f s)\n", classifier_accuracy, s.classifier_steps,
                     classifier_seconds);
     }
 
@@ -276,6 +277,7 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
     else
         report = training.fit(flow, train, options);
     const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - train_start).count();
+    world().dismiss_all_but_root();  // a data-parallel run's root evaluates and writes alone
 
     const double test_nll = mean_nll(flow, test_data, test_c);
     constexpr std::size_t train_probe_rows = 2000;
@@ -335,6 +337,8 @@ int run(Flow& flow, const Settings& s, const std::filesystem::path& out, const s
         .add("validation_steps", validation_steps)
         .add("validation_bits_per_dim", validation_bpd)
         .add("step_ms_median", report.median_step_ms)
+        .add("processes", report.processes)  // that trained it (mpirun -np P; 1 alone)
+        .add("sum_ms_median", report.median_sum_ms)  // of a step, the sum over the processes
         .add("train_seconds", train_seconds)
         .add("samples_per_second", samples_per_second)
         .add("roundtrip_max_abs_err", roundtrip)
@@ -433,6 +437,7 @@ int main(int argc, char** argv)
     const int threads = cli.option<int>("threads", 1, "BLAS threads");
     const std::string out = cli.option<std::string>("out", "out/fashion_mnist", "output directory");
     const std::string resume = cli.option<std::string>("resume", "", "checkpoint to continue from");
+    cli.data_parallel();  // mpirun -np P fashion_mnist ...: the flow's training shared by P processes
     cli.done();
 
     try {

@@ -120,7 +120,8 @@ FitReport fit(F& flow, const Tensor<typename F::value_type>& train, FitOptions<t
     const auto make = [&flow](const std::array<Input<T>, 1>& inputs) { return flow.loss_program(inputs[0]); };
     ProgramObjective objective(detail::Columns<T, 1>{{&train}}, make, options.transform_batch);
     if (!validation) return bijou::train(flow.parameters(), objective, train.shape()[0], options);
-    detail::DatasetLoss<T, 1, decltype(make)> validation_nll(*validation, options.validation_batch_size, make);
+    detail::DatasetLoss<T, 1, decltype(make)> validation_nll(*validation, options.validation_batch_size, make,
+                                                             options.processes);
     return bijou::train(flow.parameters(), objective, train.shape()[0], options, [&] { return validation_nll(); });
 }
 
@@ -152,7 +153,8 @@ FitReport fit(F& flow, const Tensor<typename F::value_type>& train_x, const Tens
     const auto make = [&flow](const std::array<Input<T>, 2>& inputs) { return flow.loss_program(inputs[0], inputs[1]); };
     ProgramObjective objective(detail::Columns<T, 2>{{&train_x, &train_c}}, make, options.transform_batch);
     if (!validation) return bijou::train(flow.parameters(), objective, train_x.shape()[0], options);
-    detail::DatasetLoss<T, 2, decltype(make)> validation_nll(*validation, options.validation_batch_size, make);
+    detail::DatasetLoss<T, 2, decltype(make)> validation_nll(*validation, options.validation_batch_size, make,
+                                                             options.processes);
     return bijou::train(flow.parameters(), objective, train_x.shape()[0], options, [&] { return validation_nll(); });
 }
 

@@ -34,6 +34,20 @@
 //
 // A non-finite loss or gradient norm ends the run (StopReason::non_finite) before it can corrupt the
 // parameters further.
+//
+// Data parallel (options.processes, a ProcessGroup of P > 1 processes, e.g. &world() under mpirun): every
+// process holds the whole data set and the model and walks the same global minibatch sequence as a
+// one-process run with the same seed; process r computes rows [B r / P, B (r + 1) / P) of each global
+// batch of B rows (its BatchShard). Because the loss is a mean over rows, the global loss and gradient are
+// the shards' means weighted by their row counts: one sum over all processes per step, of one contiguous
+// buffer (the weighted gradients and the loss, in double, allocated before the first step), gives every
+// process the same gradient, so the clipping, the rate and Adam's update are the same everywhere and the
+// parameters stay identical (they are broadcast from the root once, before the first step, so processes
+// that initialised differently still agree). The result equals the one-process run's up to the order of
+// floating-point summation. The validation callable runs on every process (fit()'s DatasetLoss shares its
+// rows among them); only the root writes to `log`. The objective must model ShardableObjective: a loss
+// that is not a mean of per-row terms (an INN's MMD over the batch) cannot be split this way, and train()
+// refuses it.
 #pragma once
 
 #include <algorithm>
@@ -49,6 +63,7 @@
 #include <optional>
 #include <ostream>
 #include <random>
+#include <span>
 #include <string_view>
 #include <type_traits>
 #include <vector>
@@ -56,6 +71,7 @@
 #include <bijou/engine/engine.hpp>
 #include <bijou/engine/optim/adam.hpp>
 #include <bijou/engine/optim/clip.hpp>
+#include <bijou/engine/parallel/process_group.hpp>
 
 namespace bijou {
 
@@ -103,6 +119,24 @@ struct FitOptions {
     std::function<bool(std::int64_t, double, double)> on_step = {};
     std::int64_t log_every = 1;  // the report (and `log`) records the mean loss of each log_every steps
     std::ostream* log = nullptr; // one line per log_every steps and per evaluation
+
+    // Data-parallel training over these processes (see train()); nullptr or a group of one: this process alone.
+    const ProcessGroup* processes = nullptr;
+};
+
+// The rows of each global minibatch of `batch` rows that this process computes: [first, first + count).
+struct BatchShard {
+    std::size_t batch = 0;
+    std::size_t first = 0;
+    std::size_t count = 0;
+
+    // Process `rank` of `size`: an even share, the larger shards last.
+    static BatchShard of(std::size_t batch, int rank, int size)
+    {
+        const std::size_t first = batch * std::size_t(rank) / std::size_t(size);
+        const std::size_t last = batch * std::size_t(rank + 1) / std::size_t(size);
+        return {batch, first, last - first};
+    }
 };
 
 enum class StopReason {
@@ -140,6 +174,8 @@ struct FitReport {
     std::int64_t steps_run = 0;
     StopReason stop_reason = StopReason::completed;
     double median_step_ms = 0;          // wall time of a training step (batch copy to optimizer update)
+    int processes = 1;                  // that computed each step (data parallel: see train())
+    double median_sum_ms = 0;           // of each step, the wall time of the sum over processes (0 alone)
 };
 
 namespace detail {
@@ -176,7 +212,13 @@ struct Columns {
     // Rows order[0, count) into each input's bound buffer (count rows).
     void gather(const std::array<Input<T>, K>& inputs, const std::size_t* order, std::size_t count) const
     {
-        for (std::size_t k = 0; k < K; ++k) {
+        gather_from(0, inputs, order, count);
+    }
+    // The same for the tensors from `first_tensor` on.
+    void gather_from(std::size_t first_tensor, const std::array<Input<T>, K>& inputs, const std::size_t* order,
+                     std::size_t count) const
+    {
+        for (std::size_t k = first_tensor; k < K; ++k) {
             const std::size_t cols = data[k]->shape()[1];
             const T* source = data[k]->data();
             T* target = inputs[k].value().data();
@@ -203,18 +245,25 @@ std::array<Input<T>, K> make_inputs(const Columns<T, K>& columns)
 }
 
 // The mean loss (a flow's NLL) of a whole data set, in chunks of `chunk` rows through one program and the remainder
-// through a second, each bound once, so an evaluation allocates nothing.
+// through a second, each bound once, so an evaluation allocates nothing. With a group of processes, each
+// evaluates its share of the rows and one sum over the group gives every process the mean.
 template <class T, std::size_t K, class MakeProgram>
 class DatasetLoss {
     using ProgramType = std::invoke_result_t<const MakeProgram&, const std::array<Input<T>, K>&>;
 
 public:
-    DatasetLoss(Columns<T, K> columns, std::size_t chunk, const MakeProgram& make)
-        : columns_(columns), chunk_(std::min(chunk, columns.rows())), rest_(columns.rows() % chunk_),
+    DatasetLoss(Columns<T, K> columns, std::size_t chunk, const MakeProgram& make,
+                const ProcessGroup* processes = nullptr)
+        : columns_(columns), processes_(processes && processes->parallel() ? processes : nullptr),
+          share_(processes_ ? BatchShard::of(columns.rows(), processes_->rank(), processes_->size())
+                            : BatchShard{columns.rows(), 0, columns.rows()}),
+          chunk_(std::min(chunk, share_.count)), rest_(chunk_ > 0 ? share_.count % chunk_ : 0),
           chunk_inputs_(make_inputs(columns)), rest_inputs_(make_inputs(columns))
     {
-        chunk_program_.emplace(make(chunk_inputs_));
-        chunk_program_->bind(chunk_, Gradients::off);
+        if (chunk_ > 0) {
+            chunk_program_.emplace(make(chunk_inputs_));
+            chunk_program_->bind(chunk_, Gradients::off);
+        }
         if (rest_ > 0) {
             rest_program_.emplace(make(rest_inputs_));
             rest_program_->bind(rest_, Gradients::off);
@@ -223,12 +272,14 @@ public:
 
     double operator()()
     {
-        const std::size_t n = columns_.rows();
+        const std::size_t end = share_.first + share_.count;
         double total = 0;  // sum over rows of the loss (-log p), accumulated in double
-        std::size_t first = 0;
-        for (; first + chunk_ <= n; first += chunk_) total += run(*chunk_program_, chunk_inputs_, first, chunk_);
+        std::size_t first = share_.first;
+        if (chunk_ > 0)
+            for (; first + chunk_ <= end; first += chunk_) total += run(*chunk_program_, chunk_inputs_, first, chunk_);
         if (rest_ > 0) total += run(*rest_program_, rest_inputs_, first, rest_);
-        return total / double(n);
+        if (processes_) processes_->sum(std::span<double>(&total, 1));
+        return total / double(columns_.rows());
     }
 
 private:
@@ -240,6 +291,8 @@ private:
     }
 
     Columns<T, K> columns_;
+    const ProcessGroup* processes_;
+    BatchShard share_;  // this process's rows of the data set
     std::size_t chunk_, rest_;
     std::array<Input<T>, K> chunk_inputs_, rest_inputs_;
     std::optional<ProgramType> chunk_program_, rest_program_;
@@ -277,6 +330,20 @@ concept TrainingObjective = requires(O& o, const std::size_t* rows, std::size_t 
     o.backward(step);
 };
 
+// An objective train() can split among processes (data parallel): bind_shard(shard) instead of bind, then
+// per update load_shard(rows, step) with the whole global batch's rows (shard.batch of them, in the order of
+// a one-process run), of which it computes rows [shard.first, shard.first + shard.count). forward() returns
+// the mean loss over those rows and backward() leaves the gradient of that mean: the loss must be a mean of
+// per-row terms, so that the shards' means weighted by their row counts are the global batch's. Whatever
+// the step draws (noise, dequantisation) must be drawn for the global batch, so that a shard sees what a
+// one-process run gives its rows.
+template <class O>
+concept ShardableObjective = TrainingObjective<O> && requires(O& o, BatchShard shard, const std::size_t* rows,
+                                                              std::int64_t step) {
+    o.bind_shard(shard);
+    o.load_shard(rows, step);
+};
+
 // No validation: train()'s default.
 struct NoValidation {};
 
@@ -303,6 +370,28 @@ public:
         columns_.gather(inputs_, rows, count);
         if (transform_) transform_(inputs_[0].value(), step);
     }
+    // Data parallel (ShardableObjective): the transform sees the whole global batch, as in a one-process
+    // run, and this process's rows of it are copied into the program.
+    void bind_shard(BatchShard shard)
+    {
+        shard_ = shard;
+        program_.bind(shard.count);
+        if (transform_) whole_batch_ = Tensor<T>::from_shape({shard.batch, columns_.data[0]->shape()[1]});
+    }
+    void load_shard(const std::size_t* rows, std::int64_t step)
+    {
+        if (!transform_) {
+            columns_.gather(inputs_, rows + shard_.first, shard_.count);
+            return;
+        }
+        const std::size_t cols = whole_batch_.shape()[1];
+        const T* source = columns_.data[0]->data();
+        for (std::size_t r = 0; r < shard_.batch; ++r)
+            std::copy_n(source + rows[r] * cols, cols, whole_batch_.data() + r * cols);
+        transform_(whole_batch_, step);
+        std::copy_n(whole_batch_.data() + shard_.first * cols, shard_.count * cols, inputs_[0].value().data());
+        columns_.gather_from(1, inputs_, rows + shard_.first, shard_.count);
+    }
     double forward(std::int64_t)
     {
         program_.forward();
@@ -315,6 +404,8 @@ private:
     std::array<Input<T>, K> inputs_;
     ProgramType program_;
     std::function<void(Tensor<T>&, std::int64_t)> transform_;
+    BatchShard shard_;
+    Tensor<T> whole_batch_;  // data parallel with a transform: the global batch it edits
 };
 
 // The objective of make(inputs) over the data tensors, aligned by row:
@@ -350,8 +441,35 @@ FitReport train(const std::vector<Param<T>>& params, Objective& objective, std::
         throw_usage_error("fit", "start_step ", options.start_step, " is beyond the run's last step ", total_steps,
                           " (steps or epochs x batches per epoch)");
 
+    // Data parallel: this process's share of each global batch (see the top of this file).
+    const ProcessGroup* group = options.processes && options.processes->parallel() ? options.processes : nullptr;
+    BatchShard shard{batch, 0, batch};
+    std::vector<double> summed;  // the weighted gradients, then the loss: one sum over the group per step
+    if (group) {
+        if constexpr (!ShardableObjective<Objective>) {
+            throw_usage_error("fit", "this objective cannot be trained data-parallel over ", group->size(),
+                              " processes: its loss is not a mean of per-row terms (e.g. an INN's MMD, which "
+                              "couples every row of a batch); run it in one process");
+        } else {
+            if (batch < std::size_t(group->size()))
+                throw_shape_error("fit", "a global batch of ", batch, " rows cannot be shared by ", group->size(),
+                                  " processes: every process needs at least one row");
+            shard = BatchShard::of(batch, group->rank(), group->size());
+            std::size_t total = 2;  // the gradients, the loss and the stop requests
+            for (const auto& p : params) total += p.value().size();
+            summed.resize(total);
+            // Every process starts from the root's parameters.
+            for (const auto& p : params) group->broadcast(std::span<T>(p.value().data(), p.value().size()));
+        }
+    }
+
     // Everything a step touches is allocated here.
-    objective.bind(batch);
+    if constexpr (ShardableObjective<Objective>) {
+        if (group) objective.bind_shard(shard);
+        else objective.bind(batch);
+    } else {
+        objective.bind(batch);
+    }
     Adam<T> optimizer(params, AdamOptions{.lr = options.lr, .beta1 = options.beta1, .beta2 = options.beta2,
                                           .eps = options.epsilon, .weight_decay = options.weight_decay,
                                           .decoupled_weight_decay = true});
@@ -380,8 +498,37 @@ FitReport train(const std::vector<Param<T>>& params, Objective& objective, std::
     report.steps_run = options.start_step;
     const auto expected_logs = static_cast<std::size_t>(total_steps / options.log_every + 2);
     report.losses.reserve(expected_logs);
-    std::vector<double> step_ms;
+    std::vector<double> step_ms, sum_ms;
     step_ms.reserve(static_cast<std::size_t>(total_steps));
+    if (group) sum_ms.reserve(static_cast<std::size_t>(total_steps));
+    report.processes = group ? group->size() : 1;
+    // The shard's mean loss and gradient, weighted by its share of the batch, summed over the group: the
+    // global batch's mean loss (returned) and gradient (left on the parameters). The same sum tells every
+    // process whether any on_step callback asked to stop at the step before (stop_requested), so that all
+    // stop after the same step.
+    bool stop_requested = false, any_stop_requested = false;
+    auto sum_over_group = [&](double loss) {
+        const auto began = clock::now();
+        const double weight = double(shard.count) / double(shard.batch);
+        std::size_t at = 0;
+        for (const auto& p : params) {
+            const T* g = p.grad().data();
+            for (std::size_t i = 0, n = p.grad().size(); i < n; ++i) summed[at + i] = double(g[i]) * weight;
+            at += p.grad().size();
+        }
+        summed[at] = loss * weight;
+        summed[at + 1] = stop_requested ? 1.0 : 0.0;
+        group->sum(std::span<double>(summed));
+        any_stop_requested = summed[at + 1] > 0;
+        at = 0;
+        for (const auto& p : params) {
+            T* g = p.grad().data();
+            for (std::size_t i = 0, n = p.grad().size(); i < n; ++i) g[i] = T(summed[at + i]);
+            at += p.grad().size();
+        }
+        sum_ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - began).count());
+        return summed[at];
+    };
 
     std::vector<Tensor<T>> best_values;
     std::int64_t evaluations_since_best = 0, last_evaluated = -1;
@@ -390,7 +537,7 @@ FitReport train(const std::vector<Param<T>>& params, Objective& objective, std::
         for (const auto& p : params) best_values.push_back(p.value());
     }
 
-    std::ostream* log = options.log;
+    std::ostream* log = group && !group->is_root() ? nullptr : options.log;
     // Returns true when patience has run out or the validation loss is not finite.
     auto evaluate = [&](std::int64_t step) {
         if constexpr (!validating) {
@@ -436,15 +583,34 @@ FitReport train(const std::vector<Param<T>>& params, Objective& objective, std::
     for (std::int64_t step = options.start_step + 1; step <= total_steps && !stopped_before_training; ++step) {
         const auto started = clock::now();
         if (batch_in_epoch == batches_per_epoch) shuffle_epoch();
-        objective.load(order.data() + batch_in_epoch * batch, batch, step);
+        const std::size_t* rows_of_batch = order.data() + batch_in_epoch * batch;
         ++batch_in_epoch;
 
-        const double loss = double(objective.forward(step));
+        double loss = 0;
+        if constexpr (ShardableObjective<Objective>) {
+            if (group) {
+                // Every process takes the same branch: the summed loss is non-finite if any shard's is.
+                objective.load_shard(rows_of_batch, step);
+                const double shard_loss = double(objective.forward(step));
+                objective.backward(step);
+                loss = sum_over_group(shard_loss);
+                if (any_stop_requested) {  // a callback asked to stop after the step before: not this update
+                    optimizer.zero_grad();
+                    report.stop_reason = StopReason::callback;
+                    break;
+                }
+            }
+        }
+        if (!group) {
+            objective.load(rows_of_batch, batch, step);
+            loss = double(objective.forward(step));
+            if (std::isfinite(loss)) objective.backward(step);
+        }
         if (!std::isfinite(loss)) {
+            if (group) optimizer.zero_grad();
             report.stop_reason = StopReason::non_finite;
             break;
         }
-        objective.backward(step);
         if (options.max_grad_norm > 0 && !std::isfinite(clip_grad_norm(params, options.max_grad_norm))) {
             optimizer.zero_grad();
             report.stop_reason = StopReason::non_finite;
@@ -465,8 +631,12 @@ FitReport train(const std::vector<Param<T>>& params, Objective& objective, std::
             break;
         }
         if (options.on_step && !options.on_step(step, loss, lr)) {
-            report.stop_reason = StopReason::callback;
-            break;
+            if (group) {
+                stop_requested = true;  // every process stops at the next step's sum (see sum_over_group)
+            } else {
+                report.stop_reason = StopReason::callback;
+                break;
+            }
         }
     }
     flush_window(report.steps_run, lr);
@@ -480,6 +650,11 @@ FitReport train(const std::vector<Param<T>>& params, Objective& objective, std::
         const auto middle = step_ms.begin() + std::ptrdiff_t(step_ms.size() / 2);
         std::nth_element(step_ms.begin(), middle, step_ms.end());
         report.median_step_ms = *middle;
+    }
+    if (!sum_ms.empty()) {
+        const auto middle = sum_ms.begin() + std::ptrdiff_t(sum_ms.size() / 2);
+        std::nth_element(sum_ms.begin(), middle, sum_ms.end());
+        report.median_sum_ms = *middle;
     }
     return report;
 }

@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include <bijou/engine/error.hpp>
+#include <bijou/engine/parallel/process_group.hpp>
 #include <bijou/engine/tensor.hpp>
 #include <bijou/examples/bijou/model.hpp>
 #include <bijou/examples/common/matrix_file.hpp>
@@ -39,6 +40,8 @@ int run_reporting_errors(const char* command, Body&& body)
     auto report = [&](const std::exception& e, int status) {
         std::string_view what = e.what();
         if (what.starts_with("bijou: ")) what.remove_prefix(7);  // the library's own prefix, said once
+        // Under mpirun the other processes may be waiting for this one in a collective: end them all.
+        if (world().parallel()) world().abort(status, std::string("bijou ") + command + ": " + std::string(what));
         std::fprintf(stderr, "bijou %s: %.*s\n", command, int(what.size()), what.data());
         return status;
     };

@@ -82,8 +82,11 @@ template <class Flow>
 int fit_model(Flow& flow, const ModelSpec& spec, const FitSettings& s, const Tensor<double>& x, const Tensor<double>& c)
 {
     constexpr bool conditional = Flow::conditional;
-    std::filesystem::create_directories(s.out);
-    save_model_spec(s.out, spec);
+    // Under mpirun, every process trains its share of each batch and the root alone writes the model.
+    if (world().is_root()) {
+        std::filesystem::create_directories(s.out);
+        save_model_spec(s.out, spec);
+    }
 
     // The split: --validation-fraction of the rows, drawn by the seed.
     const std::size_t n = x.shape()[0];
@@ -129,6 +132,7 @@ int fit_model(Flow& flow, const ModelSpec& spec, const FitSettings& s, const Ten
         report = training.fit(flow, train, train_c, options);
     else
         report = training.fit(flow, train, options);
+    world().dismiss_all_but_root();  // the root evaluates and writes alone
     save_trained_parameters(flow, spec, s.out);
 
     {
@@ -197,6 +201,8 @@ int fit_model(Flow& flow, const ModelSpec& spec, const FitSettings& s, const Ten
         .add("train_nll_nats", train_nll)
         .add("validation_nll_nats", valid_nll)
         .add("step_ms_median", report.median_step_ms)
+        .add("processes", report.processes)  // that trained it (mpirun -np P; 1 alone)
+        .add("sum_ms_median", report.median_sum_ms)  // of a step, the sum over the processes
         .add("log_prob_rows_per_s", double(train_eval) / log_prob_seconds)
         .add("samples_per_s", double(sample_count) / sample_seconds)
         .add("roundtrip_max_abs_err", roundtrip);
@@ -267,6 +273,7 @@ int fit_command(int argc, char** argv)
     s.resume = cli.option<std::string>("resume", "", "checkpoint to continue from (DIR/checkpoint.ckpt)");
     s.figures = !cli.flag("no-figures", "do not draw density.png and samples.png for 2-D data");
     s.out = cli.option<std::string>("out", "", "model directory to write (required)");
+    cli.data_parallel();  // mpirun -np P bijou fit ...: the training shared by P processes
     cli.done();
 
     return run_reporting_errors("fit", [&] {

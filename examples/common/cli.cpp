@@ -3,6 +3,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <bijou/engine/parallel/process_group.hpp>
+
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -76,6 +78,12 @@ void Cli::done() const
         std::exit(0);
     }
     const std::vector<std::string> extras = parser_->app.remaining();
+    const ProcessGroup& processes = world();
+    if (extras.empty() && processes.parallel() && !data_parallel_)
+        fail("runs in one process, but was launched as " + std::to_string(processes.size()) +
+             " processes (mpirun -np " + std::to_string(processes.size()) +
+             "): launch it without mpirun (the programs that train data-parallel: bijou fit, density2d, digits, "
+             "fashion_mnist)");
     if (extras.empty()) return;
     const std::string& first = extras.front();
     if (first.starts_with("--") && first.size() > 2)
@@ -85,7 +93,8 @@ void Cli::done() const
 
 void Cli::fail(const std::string& message) const
 {
-    std::fprintf(stderr, "%s: %s\n", program_.c_str(), message.c_str());
+    // Every process of a data-parallel launch parses the same command line and fails alike; one says why.
+    if (world().is_root()) std::fprintf(stderr, "%s: %s\n", program_.c_str(), message.c_str());
     std::exit(2);
 }
 

@@ -47,6 +47,10 @@ public:
     // Declares the switch --name: true when given (alone), false otherwise.
     bool flag(const std::string& name, const std::string& help);
 
+    // Declares that the program trains data-parallel when launched by mpirun (examples/common/training_run.hpp).
+    // done() refuses a launch of several processes for a program that has not declared it.
+    void data_parallel() { data_parallel_ = true; }
+
     // Call after the last option(): handles --help and rejects options nobody declared.
     void done() const;
 
@@ -93,6 +97,7 @@ private:
     struct Parser;  // CLI11's App and the saved arguments (cli.cpp)
     std::string program_;
     std::unique_ptr<Parser> parser_;
+    bool data_parallel_ = false;
 };
 
 }  // namespace bijou::examples

@@ -11,13 +11,22 @@
 //
 //   examples::TrainingRun run{.out = out, .resume = resume_path, .config = "density2d moons realnvp 8 64"};
 //   auto report = run.fit(flow, train, {.batch_size = 256, .steps = 5000, .lr = 1e-3, ...});
+//
+// Launched by mpirun (`mpirun -np P program ...`), the training is data-parallel over the P processes
+// (bijou::world(), engine/parallel/process_group.hpp): the same global batches and result as one process,
+// each computing a share of every batch. The root alone writes log.csv and the checkpoints and shows the
+// progress; the other processes read the same --resume checkpoint. A program that supports such a launch
+// says so to its Cli (data_parallel()) and, after its last training run, calls
+// bijou::world().dismiss_all_but_root(): the root then evaluates and writes its files alone.
 #pragma once
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include <bijou/engine/checkpoint.hpp>
+#include <bijou/engine/parallel/process_group.hpp>
 #include <bijou/examples/common/csv_log.hpp>
 #include <bijou/examples/common/progress.hpp>
 #include <bijou/flows/fit.hpp>
@@ -55,7 +64,9 @@ private:
     FitReport run(Flow& flow, FitOptions<T> options, Fit&& fit_with)
     {
         using clock = std::chrono::steady_clock;
-        std::filesystem::create_directories(out);
+        const ProcessGroup& processes = world();
+        const bool root = processes.is_root();
+        if (root) std::filesystem::create_directories(out);
         const auto params = flow.parameters();
 
         std::int64_t start = 0;
@@ -69,24 +80,33 @@ private:
         }
         if (options.steps > 0 && start >= options.steps)
             throw_usage_error("resume", "the checkpoint is at step ", start, ", not before the last step ", options.steps);
-        TrainingLog log = start > 0 ? TrainingLog::resume(out / "log.csv", std::uint64_t(start))
-                                    : TrainingLog(out / "log.csv");
-        const double time_before = log.resumed_time();
-        Progress progress(std::size_t(options.steps), {.first_step = std::size_t(start)});
+        // The root's log, progress and checkpoints (the other processes have none).
+        std::optional<TrainingLog> log;
+        std::optional<Progress> progress;
+        if (root) {
+            log.emplace(start > 0 ? TrainingLog::resume(out / "log.csv", std::uint64_t(start)) : TrainingLog(out / "log.csv"));
+            progress.emplace(std::size_t(options.steps), ProgressOptions{.first_step = std::size_t(start)});
+        }
+        const double time_before = log ? log->resumed_time() : 0.0;
 
         const auto began = clock::now();
         auto user_callback = options.on_step;
         options.start_step = start;
+        options.processes = &processes;
         options.on_step = [&](std::int64_t step, double loss, double lr) {
-            const double seconds = time_before + std::chrono::duration<double>(clock::now() - began).count();
-            log.write(std::uint64_t(step), loss, lr, seconds);
-            progress.update(std::size_t(step), loss, lr);
-            if (checkpoint_every > 0 && step % checkpoint_every == 0) save(params, step);
+            if (root) {
+                const double seconds = time_before + std::chrono::duration<double>(clock::now() - began).count();
+                log->write(std::uint64_t(step), loss, lr, seconds);
+                progress->update(std::size_t(step), loss, lr);
+                if (checkpoint_every > 0 && step % checkpoint_every == 0) save(params, step);
+            }
             return user_callback ? user_callback(step, loss, lr) : true;
         };
         FitReport report = fit_with(options);
-        progress.finish();
-        save(params, report.steps_run);
+        if (root) {
+            progress->finish();
+            save(params, report.steps_run);
+        }
         return report;
     }
 

@@ -142,3 +142,86 @@ TEST_CASE("train validates, stops early and restores the best parameters", "[tra
     CHECK(report.best_validation_nll == 1);
     CHECK(report.steps_run == 8);
 }
+
+// ---- the data-parallel pieces, in one process (tests/parallel runs them over two) ----
+
+TEST_CASE("BatchShard::of: P shards cover a batch contiguously, their sizes differ by at most one", "[train][parallel]")
+{
+    for (std::size_t batch = 1; batch <= 40; ++batch)
+        for (int size = 1; size <= 5 && std::size_t(size) <= batch; ++size) {
+            std::size_t next = 0, smallest = batch, largest = 0;
+            for (int rank = 0; rank < size; ++rank) {
+                const BatchShard shard = BatchShard::of(batch, rank, size);
+                CHECK(shard.batch == batch);
+                CHECK(shard.first == next);
+                next += shard.count;
+                smallest = std::min(smallest, shard.count);
+                largest = std::max(largest, shard.count);
+            }
+            CHECK(next == batch);
+            CHECK(largest - smallest <= 1);
+            CHECK(smallest >= 1);
+        }
+}
+
+TEST_CASE("world() started without an MPI launcher is one process, whose collectives change nothing", "[train][parallel]")
+{
+    ProcessGroup& group = world();
+    CHECK(group.size() == 1);
+    CHECK(group.rank() == 0);
+    CHECK(group.is_root());
+    CHECK_FALSE(group.parallel());
+    std::vector<double> values{1.5, -2.0};
+    group.sum(values);
+    CHECK(values == std::vector<double>{1.5, -2.0});
+    group.dismiss_all_but_root();  // nothing to dismiss
+    CHECK(group.size() == 1);
+}
+
+TEST_CASE("ProgramObjective::load_shard: the transform sees the global batch, the program gets the shard's rows",
+          "[train][parallel]")
+{
+    Tensor<double> x = Tensor<double>::from_shape({10, 2}), c = Tensor<double>::from_shape({10, 1});
+    for (std::size_t i = 0; i < 10; ++i) {
+        x(i, 0) = double(i);
+        x(i, 1) = 100.0 + double(i);
+        c(i, 0) = -double(i);
+    }
+    // The transform adds the row's position in the batch it is given: a shard-sized batch would give
+    // positions 0, 1, 2 instead of 2, 3, 4.
+    std::vector<std::size_t> transformed_rows;
+    auto transform = [&](Tensor<double>& batch, std::int64_t) {
+        transformed_rows.push_back(batch.shape()[0]);
+        for (std::size_t r = 0; r < batch.shape()[0]; ++r) batch(r, 0) += 1000.0 * double(r);
+    };
+    Tensor<double> seen_x, seen_c;
+    auto make = [&](const std::array<Input<double>, 2>& in) { return Program(mean(in[0]) + mean(in[1])); };
+    ProgramObjective objective(detail::Columns<double, 2>{{&x, &c}}, make, transform);
+    objective.bind_shard(BatchShard{6, 2, 3});
+    const std::vector<std::size_t> rows{9, 8, 7, 6, 5, 4};
+    objective.load_shard(rows.data(), 1);
+    REQUIRE(transformed_rows == std::vector<std::size_t>{6});
+    // Shard rows 2..4 of the batch: data rows 7, 6, 5, at positions 2, 3, 4. mean of x: over 3 rows x 2 columns.
+    const double expected_x = ((7 + 2000.0) + (6 + 3000.0) + (5 + 4000.0) + 107 + 106 + 105) / 6.0;
+    const double expected_c = -(7.0 + 6.0 + 5.0) / 3.0;
+    CHECK(objective.forward(1) == Approx(expected_x + expected_c).epsilon(1e-14));
+}
+
+TEST_CASE("train over a group of one process is the one-process run, bit for bit", "[train][parallel]")
+{
+    Line data;
+    auto run = [&](const ProcessGroup* processes) {
+        std::mt19937_64 rng(3);
+        auto net = mlp<double>(2, hidden(8), 1, {.rng = &rng});
+        auto objective = program_objective([&](const auto& in) { return Program(mean(square(net(in[0]) - in[1]))); },
+                                           data.x, data.y);
+        const FitReport report = train(net.parameters(), objective, 500,
+                                       FitOptions<double>{.batch_size = 64, .steps = 50, .lr = 1e-2, .processes = processes});
+        CHECK(report.processes == 1);
+        CHECK(report.median_sum_ms == 0);
+        return report.losses;
+    };
+    const auto alone = run(nullptr), grouped = run(&world());
+    REQUIRE(alone.size() == grouped.size());
+    for (std::size_t i = 0; i < alone.size(); ++i) CHECK(alone[i].loss == grouped[i].loss);
+}
