@@ -41,6 +41,7 @@
 #include <numeric>
 #include <ostream>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -291,18 +292,21 @@ namespace detail {
 //   out_mask   B x W   1 in the pad_yz columns, else 0
 //   x_mask     B x W   1 in the pad_x columns, else 0
 // (the masks keep the program's type the same whether or not a side has padding).
+// The MMD terms pair this process's rows with all rows of the global batch (shared_mmd; `sharing` says
+// which rows are whose), so that a data-parallel run's weighted sum over its processes is the batch's loss.
 template <class T, class Block>
 auto inn_loss_program(const Block& block, const InnLayout& layout, const InnLossOptions& options,
                       const Input<T>& x_in, const Input<T>& v_in, const Input<T>& rec_noise, const Input<T>& out_mask,
-                      const Input<T>& x_mask)
+                      const Input<T>& x_mask, const RowSharing* sharing)
 {
     const std::size_t nx = layout.x_dim, ny = layout.y_dim, nz = layout.z_dim;
     auto out = bind_operand(block.forward(x_in, dsl::NoCondition{}).value);
     auto y_pred = out.slice(0, ny);
     auto l_y = mean(sum(square(y_pred - v_in.slice(0, ny)), 1));
-    auto l_z = mmd(concat(stop_gradient(y_pred), out.slice(ny, ny + nz)), v_in.slice(0, ny + nz), options.z_mmd);
+    auto l_z = shared_mmd(concat(stop_gradient(y_pred), out.slice(ny, ny + nz)), v_in.slice(0, ny + nz), options.z_mmd,
+                          sharing);
     auto x_back = bind_operand(block.inverse(v_in, dsl::NoCondition{}).value);
-    auto l_x = mmd(x_back.slice(0, nx), x_in.slice(0, nx), options.x_mmd);
+    auto l_x = shared_mmd(x_back.slice(0, nx), x_in.slice(0, nx), options.x_mmd, sharing);
     auto l_pad = mean(sum(square(out * out_mask), 1)) + mean(sum(square(x_back * x_mask), 1));
     auto x_rec = block.inverse(stop_gradient(out) + rec_noise, dsl::NoCondition{}).value;
     auto l_rec = mean(sum(square(x_rec - x_in), 1));
@@ -324,7 +328,7 @@ public:
           v_in_(layout_.width, "inn.yz"), rec_noise_(layout_.width, "inn.reconstruction_noise"),
           out_mask_(layout_.width, "inn.output_padding_mask"), x_mask_(layout_.width, "inn.x_padding_mask"),
           program_(detail::inn_loss_program(inn.block(), layout_, options_, x_in_, v_in_, rec_noise_, out_mask_,
-                                            x_mask_))
+                                            x_mask_, &sharing_))
     {
         for (double noise : {options_.y_noise, options_.z_noise, options_.padding_noise})
             if (!(noise >= 0) || !std::isfinite(noise))
@@ -346,6 +350,26 @@ public:
     // Allocates every buffer for minibatches of `batch` rows (and fills the padding masks).
     void bind(std::size_t batch)
     {
+        sharing_ = RowSharing::alone(batch);
+        bind_rows(batch);
+    }
+    // Data parallel: this process computes shard.count rows of each global batch of shard.batch, shared
+    // among `processes` as train() shares them (BatchShard::of).
+    void bind_shard(BatchShard shard, const ProcessGroup& processes)
+    {
+        if (processes.parallel() && (options_.z_mmd.estimator == MmdEstimator::unbiased ||
+                                     options_.x_mmd.estimator == MmdEstimator::unbiased))
+            throw_usage_error("InnLoss", "the unbiased MMD estimator cannot be shared among processes (its diagonal "
+                                         "is the whole batch's); train data-parallel with the biased one, the default");
+        sharing_ = {&processes, {}, shard.first, shard.count, shard.batch};
+        for (int p = 0; p < processes.size(); ++p)
+            sharing_.rows_of.push_back(BatchShard::of(shard.batch, p, processes.size()).count);
+        bind_rows(shard.count);
+    }
+
+private:
+    void bind_rows(std::size_t batch)
+    {
         program_.bind(batch);
         for (std::size_t r = 0; r < batch; ++r)
             for (std::size_t c = 0; c < layout_.width; ++c) {
@@ -355,12 +379,15 @@ public:
         for (auto& seed : seeds_) seed = Tensor<T>::from_shape({1, 1});
     }
 
+public:
     // Rows rows[0..batch) of x (n x x_dim) and y (n x y_dim) into the program, with fresh noise and
-    // prior samples drawn from rng. Allocates nothing.
+    // prior samples drawn from rng. Allocates nothing. After bind_shard, `rows` are the whole global
+    // batch's: the noise is drawn for all of them in the same order as one process would, and this
+    // process's rows of it go into the program.
     template <class Rng>
     void set_batch(const Tensor<T>& x, const Tensor<T>& y, const std::size_t* rows, Rng& rng)
     {
-        const std::size_t batch = program_.batch(), w = layout_.width, nx = layout_.x_dim, ny = layout_.y_dim,
+        const std::size_t batch = sharing_.batch, w = layout_.width, nx = layout_.x_dim, ny = layout_.y_dim,
                           nz = layout_.z_dim;
         if (batch == 0) throw_usage_error("InnLoss", "set_batch() called before bind(batch)");
         if (x.shape()[1] != nx || y.shape()[1] != ny || x.shape()[0] != y.shape()[0])
@@ -371,19 +398,26 @@ public:
                 throw_shape_error("InnLoss::set_batch", "row index ", rows[r], " at batch position ", r,
                                   " is outside the data's ", x.shape()[0], " rows");
         std::normal_distribution<double> normal;
+        // The rows of another process are drawn into a scratch row and dropped (one row: no allocation).
         T* xv = x_in_.value().data();
         T* vv = v_in_.value().data();
         T* nv = rec_noise_.value().data();
-        for (std::size_t r = 0; r < batch; ++r) {
-            const std::size_t i = rows[r];
-            std::copy_n(x.data() + i * nx, nx, xv + r * w);
-            detail::fill_normal(xv + r * w + nx, w - nx, options_.padding_noise, rng);
-            for (std::size_t c = 0; c < ny; ++c) vv[r * w + c] = T(double(y(i, c)) + options_.y_noise * normal(rng));
-            detail::fill_normal(vv + r * w + ny, nz, 1.0, rng);
-            detail::fill_normal(vv + r * w + ny + nz, w - ny - nz, options_.padding_noise, rng);
-            detail::fill_normal(nv + r * w, ny, options_.y_noise, rng);
-            detail::fill_normal(nv + r * w + ny, nz, options_.z_noise, rng);
-            detail::fill_normal(nv + r * w + ny + nz, w - ny - nz, options_.padding_noise, rng);
+        T* scratch = scratch_row_.data();
+        for (std::size_t global = 0; global < batch; ++global) {
+            const bool mine = global >= sharing_.first && global < sharing_.first + sharing_.count;
+            const std::size_t r = global - sharing_.first;
+            T* xr = mine ? xv + r * w : scratch;
+            T* vr = mine ? vv + r * w : scratch + w;
+            T* nr = mine ? nv + r * w : scratch + 2 * w;
+            const std::size_t i = rows[global];
+            std::copy_n(x.data() + i * nx, nx, xr);
+            detail::fill_normal(xr + nx, w - nx, options_.padding_noise, rng);
+            for (std::size_t c = 0; c < ny; ++c) vr[c] = T(double(y(i, c)) + options_.y_noise * normal(rng));
+            detail::fill_normal(vr + ny, nz, 1.0, rng);
+            detail::fill_normal(vr + ny + nz, w - ny - nz, options_.padding_noise, rng);
+            detail::fill_normal(nr, ny, options_.y_noise, rng);
+            detail::fill_normal(nr + ny, nz, options_.z_noise, rng);
+            detail::fill_normal(nr + ny + nz, w - ny - nz, options_.padding_noise, rng);
         }
     }
 
@@ -420,11 +454,13 @@ private:
     using ProgramType = decltype(detail::inn_loss_program(
         std::declval<const Block&>(), std::declval<const InnLayout&>(), std::declval<const InnLossOptions&>(),
         std::declval<const Input<T>&>(), std::declval<const Input<T>&>(), std::declval<const Input<T>&>(),
-        std::declval<const Input<T>&>(), std::declval<const Input<T>&>()));
+        std::declval<const Input<T>&>(), std::declval<const Input<T>&>(), std::declval<const RowSharing*>()));
 
     InnLayout layout_;
     InnLossOptions options_;
     Input<T> x_in_, v_in_, rec_noise_, out_mask_, x_mask_;
+    RowSharing sharing_;  // which rows of each global batch this process computes (read by the program's gathers)
+    std::vector<T> scratch_row_ = std::vector<T>(3 * layout_.width);
     ProgramType program_;
     std::array<Tensor<T>, 5> seeds_;
 };
@@ -447,6 +483,8 @@ struct InnFitOptions {
     std::ostream* log = nullptr;
     // After every step; return false to stop.
     std::function<bool(std::int64_t step, const InnLosses&, double lr)> on_step = {};
+    // Data-parallel training over these processes (engine/optim/train.hpp): the same steps as one process.
+    const ProcessGroup* processes = nullptr;
 };
 
 struct InnLossPoint {
@@ -460,6 +498,8 @@ struct InnFitReport {
     std::int64_t steps_run = 0;
     StopReason stop_reason = StopReason::completed;
     double median_step_ms = 0;
+    int processes = 1;         // that computed each step
+    double median_sum_ms = 0;  // of a step, the sum over the processes (0 alone)
 };
 
 namespace detail {
@@ -471,8 +511,9 @@ namespace detail {
 template <class T, class Block>
 class InnObjective {
 public:
-    InnObjective(InnLoss<T, Block>& loss, const Tensor<T>& x, const Tensor<T>& y, std::uint64_t seed)
-        : loss_(loss), x_(x), y_(y), seed_(seed)
+    InnObjective(InnLoss<T, Block>& loss, const Tensor<T>& x, const Tensor<T>& y, std::uint64_t seed,
+                 const ProcessGroup* processes)
+        : loss_(loss), x_(x), y_(y), seed_(seed), processes_(processes)
     {
     }
     void bind(std::size_t batch) { loss_.bind(batch); }
@@ -481,21 +522,29 @@ public:
         rng_.seed(bijou::detail::splitmix64(seed_ ^ bijou::detail::splitmix64(std::uint64_t(step) + 0x1ee7)));
         loss_.set_batch(x_, y_, rows, rng_);
     }
+    // Data parallel (ShardableObjective): every term is a mean over this process's rows (the MMDs pair
+    // them with all rows: shared_mmd), and the noise is drawn for the whole global batch.
+    void bind_shard(BatchShard shard) { loss_.bind_shard(shard, *processes_); }
+    void load_shard(const std::size_t* rows, std::int64_t step) { load(rows, 0, step); }
     double forward(std::int64_t step)
     {
-        last_ = loss_.forward();
-        return last_.total(loss_.options(), step - 1);
+        const InnLosses l = loss_.forward();
+        terms_ = {l.y, l.z, l.x, l.padding, l.reconstruction};
+        return l.total(loss_.options(), step - 1);
     }
     void backward(std::int64_t step) { loss_.backward(step - 1); }
-    const InnLosses& last() const { return last_; }
+    // The five terms, summed over the processes by train() in a data-parallel step.
+    std::span<double> shared_values() { return terms_; }
+    InnLosses last() const { return {terms_[0], terms_[1], terms_[2], terms_[3], terms_[4]}; }
 
 private:
     InnLoss<T, Block>& loss_;
     const Tensor<T>& x_;
     const Tensor<T>& y_;
     std::uint64_t seed_;
+    const ProcessGroup* processes_;
     std::mt19937_64 rng_;
-    InnLosses last_{};
+    std::array<double, 5> terms_{};
 };
 
 }  // namespace detail
@@ -527,7 +576,8 @@ InnFitReport fit(INN<T, Block>& inn, const Tensor<T>& x, const Tensor<T>& y, Inn
         throw_usage_error("fit(INN)", "max_grad_norm must be >= 0 (0 = no clipping), got ", options.max_grad_norm);
 
     InnLoss<T, Block> loss(inn, options.loss);
-    detail::InnObjective<T, Block> objective(loss, x, y, options.seed);
+    detail::InnObjective<T, Block> objective(loss, x, y, options.seed, options.processes);
+    const bool root = !options.processes || options.processes->is_root();
 
     // The report's windows of the five terms, kept beside train()'s windows of the total.
     InnFitReport report;
@@ -539,7 +589,7 @@ InnFitReport fit(INN<T, Block>& inn, const Tensor<T>& x, const Tensor<T>& y, Inn
         const double k = double(window_steps);
         const InnLosses mean{window.y / k, window.z / k, window.x / k, window.padding / k, window.reconstruction / k};
         report.losses.push_back({step, mean, mean.total(options.loss, step)});
-        if (options.log)
+        if (options.log && root)
             *options.log << "fit(INN): step " << step << "/" << options.steps << "  total " << report.losses.back().total
                          << "  L_y " << mean.y << "  L_z " << mean.z << "  L_x " << mean.x << "  L_pad " << mean.padding
                          << "  L_rec " << mean.reconstruction << "  lr " << lr << "\n";
@@ -557,7 +607,7 @@ InnFitReport fit(INN<T, Block>& inn, const Tensor<T>& x, const Tensor<T>& y, Inn
                              .max_grad_norm = options.max_grad_norm,
                              .seed = options.seed,
                              .on_step = [&](std::int64_t step, double, double lr) {
-                                 const InnLosses& l = objective.last();
+                                 const InnLosses l = objective.last();
                                  window.y += l.y;
                                  window.z += l.z;
                                  window.x += l.x;
@@ -568,12 +618,15 @@ InnFitReport fit(INN<T, Block>& inn, const Tensor<T>& x, const Tensor<T>& y, Inn
                                  if (step % options.log_every == 0) flush(step, lr);
                                  return !options.on_step || options.on_step(step, l, lr);
                              },
-                             .log_every = options.log_every};
+                             .log_every = options.log_every,
+                             .processes = options.processes};
     const FitReport run = train(inn.parameters(), objective, x.shape()[0], loop);
     flush(run.steps_run, last_lr);
     report.steps_run = run.steps_run;
     report.stop_reason = run.stop_reason;
     report.median_step_ms = run.median_step_ms;
+    report.processes = run.processes;
+    report.median_sum_ms = run.median_sum_ms;
     return report;
 }
 

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include <bijou/engine/engine.hpp>
+#include <bijou/engine/parallel/gather_rows.hpp>
 #include <bijou/flows/multiquadric.hpp>
 #include <bijou/flows/pairwise_mean.hpp>
 
@@ -93,6 +94,27 @@ auto mmd(const X& x, const Y& y, const MmdOptions& options = {})
     return pairwise_mean(inverse_multiquadric(squared_distances(a), terms), within) +
            pairwise_mean(inverse_multiquadric(squared_distances(b), terms), within) -
            2.0 * pairwise_mean(inverse_multiquadric(squared_distances(a, b), terms), Pairs::all);
+}
+
+// The same estimate when the rows of a global batch are shared out among the processes of a data-
+// parallel run (sharing: engine/parallel/gather_rows.hpp): x and y hold this process's rows, and the
+// value is this process's rows paired with all rows, as a mean over those pairs,
+//   1/(n_p n) sum_{i mine, j} k(x_i, x_j) + 1/(n_p n) sum_{i mine, j} k(y_i, y_j) - 2/(n_p n) sum_{i mine, j} k(x_i, y_j),
+// so that the processes' values weighted by their shares n_p / n (as train() weights them) sum to
+// mmd(x, y) of the whole batch, and so do their gradients (gather_rows returns each row's). With one
+// process this is mmd(x, y). The unbiased estimator needs one process (its diagonal is the global one).
+template <Expr X, Expr Y>
+auto shared_mmd(const X& x, const Y& y, const MmdOptions& options, const RowSharing* sharing)
+{
+    const std::span<const MultiquadricTerm> terms = options.kernel.terms;
+    const Pairs within = options.estimator == MmdEstimator::unbiased ? Pairs::distinct : Pairs::all;
+    auto a = bind_operand(x);
+    auto b = bind_operand(y);
+    auto all_a = gather_rows(a, sharing);
+    auto all_b = gather_rows(b, sharing);
+    return pairwise_mean(inverse_multiquadric(squared_distances(a, all_a), terms), within) +
+           pairwise_mean(inverse_multiquadric(squared_distances(b, all_b), terms), within) -
+           2.0 * pairwise_mean(inverse_multiquadric(squared_distances(a, all_b), terms), Pairs::all);
 }
 
 // The same estimate for two plain sample sets (n x d and m x d), computed directly in double: for

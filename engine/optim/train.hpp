@@ -45,9 +45,11 @@
 // parameters stay identical (they are broadcast from the root once, before the first step, so processes
 // that initialised differently still agree). The result equals the one-process run's up to the order of
 // floating-point summation. The validation callable runs on every process (fit()'s DatasetLoss shares its
-// rows among them); only the root writes to `log`. The objective must model ShardableObjective: a loss
-// that is not a mean of per-row terms (an INN's MMD over the batch) cannot be split this way, and train()
-// refuses it.
+// rows among them); only the root writes to `log`. The objective must model ShardableObjective (train()
+// refuses one that does not): its loss on a shard must be such that the shards' losses weighted by their
+// row counts sum to the batch's. A mean of per-row terms is (ProgramObjective); so is the INN's loss,
+// whose MMD terms pair each process's rows with all rows of the batch (flows/mmd.hpp, shared_mmd, over
+// engine/parallel/gather_rows.hpp).
 #pragma once
 
 #include <algorithm>
@@ -344,6 +346,14 @@ concept ShardableObjective = TrainingObjective<O> && requires(O& o, BatchShard s
     o.load_shard(rows, step);
 };
 
+// An objective with more per-step values than its loss that are means over the shard's rows (an INN's
+// five loss terms, for its report): shared_values() gives them after forward(), and in a data-parallel
+// step train() replaces them by their weighted sum over the processes, in the same sum as the gradients.
+template <class O>
+concept ObjectiveWithSharedValues = requires(O& o) {
+    { o.shared_values() } -> std::convertible_to<std::span<double>>;
+};
+
 // No validation: train()'s default.
 struct NoValidation {};
 
@@ -448,15 +458,16 @@ FitReport train(const std::vector<Param<T>>& params, Objective& objective, std::
     if (group) {
         if constexpr (!ShardableObjective<Objective>) {
             throw_usage_error("fit", "this objective cannot be trained data-parallel over ", group->size(),
-                              " processes: its loss is not a mean of per-row terms (e.g. an INN's MMD, which "
-                              "couples every row of a batch); run it in one process");
+                              " processes: it does not say how to compute a share of a batch (ShardableObjective: "
+                              "bind_shard, load_shard); run it in one process");
         } else {
             if (batch < std::size_t(group->size()))
                 throw_shape_error("fit", "a global batch of ", batch, " rows cannot be shared by ", group->size(),
                                   " processes: every process needs at least one row");
             shard = BatchShard::of(batch, group->rank(), group->size());
-            std::size_t total = 2;  // the gradients, the loss and the stop requests
+            std::size_t total = 2;  // the gradients, the loss and the stop requests, the shared values
             for (const auto& p : params) total += p.value().size();
+            if constexpr (ObjectiveWithSharedValues<Objective>) total += objective.shared_values().size();
             summed.resize(total);
             // Every process starts from the root's parameters.
             for (const auto& p : params) group->broadcast(std::span<T>(p.value().data(), p.value().size()));
@@ -518,8 +529,16 @@ FitReport train(const std::vector<Param<T>>& params, Objective& objective, std::
         }
         summed[at] = loss * weight;
         summed[at + 1] = stop_requested ? 1.0 : 0.0;
+        if constexpr (ObjectiveWithSharedValues<Objective>) {
+            const std::span<double> shared = objective.shared_values();
+            for (std::size_t i = 0; i < shared.size(); ++i) summed[at + 2 + i] = shared[i] * weight;
+        }
         group->sum(std::span<double>(summed));
         any_stop_requested = summed[at + 1] > 0;
+        if constexpr (ObjectiveWithSharedValues<Objective>) {
+            const std::span<double> shared = objective.shared_values();
+            for (std::size_t i = 0; i < shared.size(); ++i) shared[i] = summed[at + 2 + i];
+        }
         at = 0;
         for (const auto& p : params) {
             T* g = p.grad().data();

@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #if BIJOU_MPI
 #include <mpi.h>
@@ -69,6 +70,37 @@ public:
                       MPI_COMM_WORLD);
 #else
         (void)values;
+#endif
+    }
+
+    // Rows of a matrix (cols wide) shared out among the processes, process p holding rows_of[p] of them,
+    // in order: every process passes the whole matrix with its own rows filled in, and gets everyone's.
+    template <class T>
+        requires std::is_same_v<T, float> || std::is_same_v<T, double>
+    void gather_rows(std::span<T> matrix, std::size_t cols, std::span<const std::size_t> rows_of) const
+    {
+#if BIJOU_MPI
+        if (!parallel()) return;
+        set_counts(cols, rows_of);
+        MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, matrix.data(), counts_.data(), offsets_.data(),
+                       mpi_type<T>(), MPI_COMM_WORLD);
+#else
+        (void)matrix, (void)cols, (void)rows_of;
+#endif
+    }
+
+    // The adjoint of gather_rows: the elementwise sum over the processes of their whole matrices, each
+    // process keeping the sum's rows it holds, written to the start of its matrix.
+    template <class T>
+        requires std::is_same_v<T, float> || std::is_same_v<T, double>
+    void sum_rows_to_holders(std::span<T> matrix, std::size_t cols, std::span<const std::size_t> rows_of) const
+    {
+#if BIJOU_MPI
+        if (!parallel()) return;
+        set_counts(cols, rows_of);
+        MPI_Reduce_scatter(MPI_IN_PLACE, matrix.data(), counts_.data(), mpi_type<T>(), MPI_SUM, MPI_COMM_WORLD);
+#else
+        (void)matrix, (void)cols, (void)rows_of;
 #endif
     }
 
@@ -127,6 +159,8 @@ private:
         }
         MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
         MPI_Comm_size(MPI_COMM_WORLD, &size_);
+        counts_.resize(std::size_t(size_));
+        offsets_.resize(std::size_t(size_));
 #endif
     }
 
@@ -139,6 +173,27 @@ private:
         owns_mpi_ = false;
 #endif
     }
+
+#if BIJOU_MPI
+    template <class T>
+    static MPI_Datatype mpi_type()
+    {
+        return std::is_same_v<T, float> ? MPI_FLOAT : MPI_DOUBLE;
+    }
+    // MPI's element counts and offsets of each process's rows (sized once, when MPI starts).
+    void set_counts(std::size_t cols, std::span<const std::size_t> rows_of) const
+    {
+        if (rows_of.size() != std::size_t(size_))
+            throw_usage_error("ProcessGroup", "row counts for ", rows_of.size(), " processes in a group of ", size_);
+        int offset = 0;
+        for (int p = 0; p < size_; ++p) {
+            counts_[std::size_t(p)] = int(rows_of[std::size_t(p)] * cols);
+            offsets_[std::size_t(p)] = offset;
+            offset += counts_[std::size_t(p)];
+        }
+    }
+    mutable std::vector<int> counts_, offsets_;
+#endif
 
     int rank_ = 0;
     int size_ = 1;

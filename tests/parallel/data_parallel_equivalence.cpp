@@ -8,6 +8,7 @@
 //   - a Glow-style flow (ActNorm initialised on a first batch, LU 1x1 linear) in float: the drift is
 //     reported, and must stay below 1e-2 (summation order in float, amplified by 100 Adam steps; measured
 //     7.3e-4 on 2026-12-04);
+//   - an INN in double (fit(INN): MMD terms over the whole global batch, gathered): the same bound;
 //   - a data-parallel step allocates nothing after the first (counted operator new);
 //   - a global batch smaller than P is refused with a message naming the batch and the processes.
 // Exit status 0 when every check passes; the root prints one line per check.
@@ -129,7 +130,7 @@ void conditional_double()
     const Tensor<double> train = two_moons<double>(2000, 2, 3), conditions = moon_labels<double>(2000);
     auto alone = make_flow<double>(2, dsl::conditional(realnvp_chain(), 2), 11);
     auto parallel = make_flow<double>(2, dsl::conditional(realnvp_chain(), 2), 11);
-    FitOptions<double> options{.batch_size = 200, .steps = 100, .lr = 2e-3, .seed = 5};
+    FitOptions<double> options{.batch_size = 199, .steps = 100, .lr = 2e-3, .seed = 5};  // unequal shards
     const FitReport one = fit(alone, train, conditions, options);
     options.processes = &world();
     const FitReport many = fit(parallel, train, conditions, options);
@@ -155,6 +156,60 @@ void glow_float()
     options.processes = &world();
     const FitReport many = fit(parallel, train, options);
     report("Glow float: loss curve, max relative difference (drift)", max_curve_difference(one.losses, many.losses), 1e-2);
+}
+
+// An INN (x -> [y, z]): its MMD terms pair every row with every row of the global batch, so each process
+// gathers the others' rows (gather_rows) and sends their gradients back.
+void inn_double()
+{
+    const std::size_t n = 2000;
+    std::mt19937_64 rng(21);
+    std::normal_distribution<double> normal;
+    Tensor<double> x = Tensor<double>::from_shape({n, 3}), y = Tensor<double>::from_shape({n, 2});
+    for (std::size_t i = 0; i < n; ++i) {
+        for (std::size_t j = 0; j < 3; ++j) x(i, j) = normal(rng);
+        y(i, 0) = x(i, 0) + 0.5 * x(i, 1);
+        y(i, 1) = x(i, 1) * x(i, 2);
+    }
+    auto blocks = [] {
+        return dsl::repeat(3, dsl::seq(flows::glow_coupling(dsl::conditioner(hidden(32, 32))), dsl::permute_random()));
+    };
+    const flows::InnLayout layout{.x_dim = 3, .y_dim = 2, .z_dim = 2, .width = 4};
+    auto alone = flows::make_inn<double>(layout, blocks(), 23);
+    auto parallel = flows::make_inn<double>(layout, blocks(), 23);
+    // An odd batch: the shards differ in size, so their weights in the sums differ (gather_rows' scaling).
+    flows::InnFitOptions<double> options{.batch_size = 201, .steps = 60, .lr = 1e-3, .max_grad_norm = 10, .seed = 4,
+                                         .log_every = 1};
+    options.loss.x_ramp_start = 10;
+    options.loss.x_ramp_steps = 20;
+    const flows::InnFitReport one = flows::fit(alone, x, y, options);
+    options.processes = &world();
+    long allocations = -1;
+    testing::AllocationScope* scope = nullptr;
+    options.on_step = [&](std::int64_t step, const flows::InnLosses&, double) {
+        if (step == 1) scope = new testing::AllocationScope;
+        if (step == 60) allocations = scope->new_calls();
+        return true;
+    };
+    const flows::InnFitReport many = flows::fit(parallel, x, y, options);
+    delete scope;
+    report("INN data-parallel steps 2..60: operator new calls", double(allocations), 0);
+    double total = many.losses.size() == one.losses.size() ? 0 : INFINITY, terms = total;
+    for (std::size_t i = 0; i < std::min(one.losses.size(), many.losses.size()); ++i) {
+        total = std::max(total, relative_difference(one.losses[i].total, many.losses[i].total));
+        const auto& a = one.losses[i].losses;
+        const auto& b = many.losses[i].losses;
+        for (auto [u, v] : {std::pair{a.y, b.y}, {a.z, b.z}, {a.x, b.x}, {a.padding, b.padding},
+                            {a.reconstruction, b.reconstruction}})
+            terms = std::max(terms, std::abs(u - v) / std::max(std::abs(u), 1e-12));
+    }
+    report("INN double: total loss curve, max relative difference", total, 1e-10);
+    report("INN double: the five terms (L_y, L_z, L_x, L_pad, L_rec), max relative difference", terms, 1e-9);
+    report("INN double: parameters after 60 steps, max |difference| / max |value|",
+           max_parameter_difference(alone.parameters(), parallel.parameters()), 1e-10);
+    if (world().is_root())
+        std::printf("  INN step %.3f ms alone, %.3f ms over %d processes (sum %.3f ms)\n", one.median_step_ms,
+                    many.median_step_ms, many.processes, many.median_sum_ms);
 }
 
 void steps_allocate_nothing()
@@ -200,6 +255,7 @@ int main()
     unconditional_double();
     conditional_double();
     glow_float();
+    inn_double();
     steps_allocate_nothing();
     small_batch_refused();
     // Every process must agree that all passed: a failure on any one fails the run.
