@@ -40,8 +40,8 @@
 // one-process run with the same seed; process r computes rows [B r / P, B (r + 1) / P) of each global
 // batch of B rows (its BatchShard). Because the loss is a mean over rows, the global loss and gradient are
 // the shards' means weighted by their row counts: one sum over all processes per step, of one contiguous
-// buffer (the weighted gradients and the loss, in double, allocated before the first step), gives every
-// process the same gradient, so the clipping, the rate and Adam's update are the same everywhere and the
+// buffer (the weighted gradients and the loss, in the parameters' type, allocated before the first
+// step), gives every process the same gradient, so the clipping, the rate and Adam's update are the same everywhere and the
 // parameters stay identical (they are broadcast from the root once, before the first step, so processes
 // that initialised differently still agree). The result equals the one-process run's up to the order of
 // floating-point summation. The validation callable runs on every process (fit()'s DatasetLoss shares its
@@ -454,7 +454,11 @@ FitReport train(const std::vector<Param<T>>& params, Objective& objective, std::
     // Data parallel: this process's share of each global batch (see the top of this file).
     const ProcessGroup* group = options.processes && options.processes->parallel() ? options.processes : nullptr;
     BatchShard shard{batch, 0, batch};
-    std::vector<double> summed;  // the weighted gradients, then the loss: one sum over the group per step
+    // The weighted gradients, then the loss, the stop requests and any shared values: one sum over the
+    // group per step, in the gradients' own type (for two processes a float sum is the correctly rounded
+    // one, as through double; measured on the digits RealNVP, 725504 parameters, the sum took 3.5 ms of a
+    // 13.8 ms step in double), so a float model's loss reaches the report rounded to float.
+    std::vector<T> summed;
     if (group) {
         if constexpr (!ShardableObjective<Objective>) {
             throw_usage_error("fit", "this objective cannot be trained data-parallel over ", group->size(),
@@ -524,16 +528,16 @@ FitReport train(const std::vector<Param<T>>& params, Objective& objective, std::
         std::size_t at = 0;
         for (const auto& p : params) {
             const T* g = p.grad().data();
-            for (std::size_t i = 0, n = p.grad().size(); i < n; ++i) summed[at + i] = double(g[i]) * weight;
+            for (std::size_t i = 0, n = p.grad().size(); i < n; ++i) summed[at + i] = g[i] * T(weight);
             at += p.grad().size();
         }
-        summed[at] = loss * weight;
-        summed[at + 1] = stop_requested ? 1.0 : 0.0;
+        summed[at] = T(loss * weight);
+        summed[at + 1] = T(stop_requested ? 1 : 0);
         if constexpr (ObjectiveWithSharedValues<Objective>) {
             const std::span<double> shared = objective.shared_values();
-            for (std::size_t i = 0; i < shared.size(); ++i) summed[at + 2 + i] = shared[i] * weight;
+            for (std::size_t i = 0; i < shared.size(); ++i) summed[at + 2 + i] = T(shared[i] * weight);
         }
-        group->sum(std::span<double>(summed));
+        group->sum(std::span<T>(summed));
         any_stop_requested = summed[at + 1] > 0;
         if constexpr (ObjectiveWithSharedValues<Objective>) {
             const std::span<double> shared = objective.shared_values();
@@ -542,11 +546,11 @@ FitReport train(const std::vector<Param<T>>& params, Objective& objective, std::
         at = 0;
         for (const auto& p : params) {
             T* g = p.grad().data();
-            for (std::size_t i = 0, n = p.grad().size(); i < n; ++i) g[i] = T(summed[at + i]);
+            std::copy_n(summed.data() + at, p.grad().size(), g);
             at += p.grad().size();
         }
         sum_ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - began).count());
-        return summed[at];
+        return double(summed[at]);
     };
 
     std::vector<Tensor<T>> best_values;

@@ -49,11 +49,13 @@ public:
     bool parallel() const { return size_ > 1; }
 
     // values <- the elementwise sum of every process's values (every process passes the same length).
-    void sum(std::span<double> values) const
+    template <class T>
+        requires std::is_same_v<T, float> || std::is_same_v<T, double>
+    void sum(std::span<T> values) const
     {
 #if BIJOU_MPI
         if (parallel())
-            MPI_Allreduce(MPI_IN_PLACE, values.data(), int(values.size()), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+            MPI_Allreduce(MPI_IN_PLACE, values.data(), int(values.size()), mpi_type<T>(), MPI_SUM, MPI_COMM_WORLD);
 #else
         (void)values;
 #endif

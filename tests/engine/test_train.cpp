@@ -172,7 +172,7 @@ TEST_CASE("world() started without an MPI launcher is one process, whose collect
     CHECK(group.is_root());
     CHECK_FALSE(group.parallel());
     std::vector<double> values{1.5, -2.0};
-    group.sum(values);
+    group.sum(std::span<double>(values));
     CHECK(values == std::vector<double>{1.5, -2.0});
     group.dismiss_all_but_root();  // nothing to dismiss
     CHECK(group.size() == 1);
