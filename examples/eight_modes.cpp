@@ -4,6 +4,7 @@
 //
 //   eight_modes [--labels all|some] [--steps N] [--cinn-steps N] [--batch B] [--blocks K] [--hidden H]
 //               [--lr LR] [--samples S] [--seed S] [--out DIR]
+//   mpirun -np P eight_modes ...   both trainings data-parallel: the same steps as one process, P processes
 //
 // Writes to DIR metrics.json (the metrics below per label and their means, the settings, and
 // label_of_mode: the label of each of the 8 modes), log_inn.csv and log_cinn.csv (training losses), and
@@ -189,6 +190,7 @@ int main(int argc, char** argv)
     const auto samples = cli.option<std::size_t>("samples", 2000, "posterior samples per label for the metrics");
     const auto seed = cli.option<std::uint64_t>("seed", 1, "seed of the data, the weights and the training");
     const std::filesystem::path out = cli.option<std::string>("out", "out/eight_modes", "output directory");
+    cli.data_parallel();  // mpirun -np P eight_modes ...: both trainings shared by P processes
     cli.done();
     if (labels_option != "all" && labels_option != "some") {
         std::fprintf(stderr, "eight_modes: --labels must be 'all' or 'some', got '%s'\n", labels_option.c_str());
@@ -198,7 +200,8 @@ int main(int argc, char** argv)
         std::fprintf(stderr, "eight_modes: --steps, --cinn-steps, --blocks, --hidden must be positive, --batch and --samples >= 2\n");
         return 2;
     }
-    std::filesystem::create_directories(out);
+    const bool root = world().is_root();  // of a data-parallel run: the process that prints and writes
+    if (root) std::filesystem::create_directories(out);
     const Labelling& labelling = labels_option == "all" ? all_labels : some_labels;
     const auto program_start = Clock::now();
 
@@ -221,14 +224,16 @@ int main(int argc, char** argv)
     inn_options.loss.padding_noise = 0.03;
     inn_options.loss.x_ramp_start = 0;
     inn_options.loss.x_ramp_steps = steps / 2;
-    std::printf("8 modes, labels '%s'; INN: %zu Glow blocks (hidden %zu, %zu), width 10, %lld steps of %zu\n",
-                labels_option.c_str(), blocks, width, width, (long long)steps, batch);
+    if (root)
+        std::printf("8 modes, labels '%s'; INN: %zu Glow blocks (hidden %zu, %zu), width 10, %lld steps of %zu\n",
+                    labels_option.c_str(), blocks, width, width, (long long)steps, batch);
     const auto inn_fit = examples::train_inn(inn, train.x, train.y, inn_options, out / "log_inn.csv");
 
     // ---- cINN: x (2), condition y (8) ----
     auto cinn = make_flow<float>(2, dsl::conditional(coupling_blocks(blocks, width), label_dim), seed + 2);
-    std::printf("cINN: the same blocks over x (width 2) given y, %lld steps of %zu\n", (long long)cinn_steps, batch);
+    if (root) std::printf("cINN: the same blocks over x (width 2) given y, %lld steps of %zu\n", (long long)cinn_steps, batch);
     const auto cinn_fit = examples::train_cinn(cinn, train.x, train.y, batch, cinn_steps, lr, seed + 3, out / "log_cinn.csv");
+    world().dismiss_all_but_root();  // a data-parallel run's root evaluates and writes alone
 
     // ---- evaluation ----
     const flows::MmdOptions mmd_options{flows::inverse_multiquadric_kernel({0.05, 0.2, 0.9}), flows::MmdEstimator::unbiased};

@@ -83,7 +83,7 @@ void Cli::done() const
         fail("runs in one process, but was launched as " + std::to_string(processes.size()) +
              " processes (mpirun -np " + std::to_string(processes.size()) +
              "): launch it without mpirun (the programs that train data-parallel: bijou fit, density2d, digits, "
-             "fashion_mnist)");
+             "eight_modes, fashion_mnist)");
     if (extras.empty()) return;
     const std::string& first = extras.front();
     if (first.starts_with("--") && first.size() > 2)

@@ -23,6 +23,7 @@
 #include <filesystem>
 #include <functional>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <utility>
 #include <vector>
@@ -61,11 +62,16 @@ template <class T, class Block>
 TimedFit train_inn(flows::INN<T, Block>& inn, const Tensor<T>& x, const Tensor<T>& y, flows::InnFitOptions<T> options,
                    const std::filesystem::path& log_path)
 {
-    CsvLog log(log_path, "step,total,L_y,L_z,L_x,L_pad,L_rec,lr");
+    // Data parallel under mpirun (bijou::world()): the root alone logs.
+    const bool root = world().is_root();
+    std::optional<CsvLog> log;
+    if (root) log.emplace(log_path, "step,total,L_y,L_z,L_x,L_pad,L_rec,lr");
     const auto loss = options.loss;
     const std::int64_t every = options.log_every;
+    options.processes = &world();
     options.on_step = [&](std::int64_t step, const flows::InnLosses& l, double rate) {
-        log.row(step, l.total(loss, step - 1), l.y, l.z, l.x, l.padding, l.reconstruction, rate);
+        if (!root) return true;
+        log->row(step, l.total(loss, step - 1), l.y, l.z, l.x, l.padding, l.reconstruction, rate);
         if (step % every == 0)
             std::printf("INN  step %6lld  L_y %.5f  L_z %.5f  L_x %.5f  L_pad %.5f  L_rec %.5f\n", (long long)step, l.y,
                         l.z, l.x, l.padding, l.reconstruction);
@@ -74,7 +80,7 @@ TimedFit train_inn(flows::INN<T, Block>& inn, const Tensor<T>& x, const Tensor<T
     const auto start = std::chrono::steady_clock::now();
     const auto report = flows::fit(inn, x, y, options);
     const TimedFit fit{detail::seconds_since(start), report.median_step_ms, report.steps_run};
-    std::printf("INN trained in %.1f s (median step %.2f ms)\n", fit.seconds, fit.median_step_ms);
+    if (root) std::printf("INN trained in %.1f s (median step %.2f ms)\n", fit.seconds, fit.median_step_ms);
     return fit;
 }
 
@@ -117,9 +123,36 @@ public:
     void bind(std::size_t batch) { program_.bind(batch); }
     void load(const std::size_t* rows, std::size_t count, std::int64_t step)
     {
+        fill(x_in_.value(), c_in_.value(), rows, count, step);
+    }
+    // Data parallel (ShardableObjective): the global batch is drawn as one process would draw it, into
+    // buffers allocated here, and this process's rows of it go into the program.
+    void bind_shard(BatchShard shard)
+    {
+        shard_ = shard;
+        program_.bind(shard.count);
+        whole_x_ = Tensor<T>::from_shape({shard.batch, x_in_.value().shape()[1]});
+        whole_c_ = Tensor<T>::from_shape({shard.batch, c_in_.value().shape()[1]});
+    }
+    void load_shard(const std::size_t* rows, std::int64_t step)
+    {
+        fill(whole_x_, whole_c_, rows, shard_.batch, step);
+        const std::size_t nx = whole_x_.shape()[1], nc = whole_c_.shape()[1];
+        std::copy_n(whole_x_.data() + shard_.first * nx, shard_.count * nx, x_in_.value().data());
+        std::copy_n(whole_c_.data() + shard_.first * nc, shard_.count * nc, c_in_.value().data());
+    }
+    double forward(std::int64_t)
+    {
+        program_.forward();
+        return double(program_.value()(0, 0));
+    }
+    void backward(std::int64_t) { program_.backward(); }
+
+private:
+    // The minibatch of `count` rows (x, its conditions c) of update `step`.
+    void fill(Tensor<T>& x, Tensor<T>& c, const std::size_t* rows, std::size_t count, std::int64_t step)
+    {
         rng_.seed(detail::step_seed(seed_, step, 0xc1));
-        Tensor<T>& x = x_in_.value();
-        Tensor<T>& c = c_in_.value();
         if (data_.simulate) {
             data_.simulate(x, c, rng_);
         } else {
@@ -134,19 +167,14 @@ public:
             for (auto& v : c) v += T(data_.y_noise * normal(rng_));
         }
     }
-    double forward(std::int64_t)
-    {
-        program_.forward();
-        return double(program_.value()(0, 0));
-    }
-    void backward(std::int64_t) { program_.backward(); }
 
-private:
     CinnData<T> data_;
     std::uint64_t seed_;
     std::mt19937_64 rng_;
     Input<T> x_in_, c_in_;
     ProgramType program_;
+    BatchShard shard_;
+    Tensor<T> whole_x_, whole_c_;  // data parallel: the global batch
 };
 
 // Fits the conditional flow by maximum likelihood on x given y through train() with the given options
@@ -154,10 +182,15 @@ private:
 template <class Flow, class T>
 TimedFit train_cinn(Flow& cinn, const CinnData<T>& data, FitOptions<T> options, const std::filesystem::path& log_path)
 {
-    CsvLog log(log_path, "step,nll,lr");
+    // Data parallel under mpirun (bijou::world()): the root alone logs.
+    const bool root = world().is_root();
+    std::optional<CsvLog> log;
+    if (root) log.emplace(log_path, "step,nll,lr");
     const std::int64_t every = std::max<std::int64_t>(1, options.steps / 20);
+    options.processes = &world();
     options.on_step = [&](std::int64_t step, double loss, double rate) {
-        log.row(step, loss, rate);
+        if (!root) return true;
+        log->row(step, loss, rate);
         if (step % every == 0) std::printf("cINN step %6lld  nll %.4f\n", (long long)step, loss);
         return true;
     };
@@ -167,7 +200,7 @@ TimedFit train_cinn(Flow& cinn, const CinnData<T>& data, FitOptions<T> options, 
     const auto start = std::chrono::steady_clock::now();
     const auto report = train(cinn.parameters(), objective, rows, options);
     const TimedFit fit{detail::seconds_since(start), report.median_step_ms, report.steps_run};
-    std::printf("cINN trained in %.1f s (median step %.2f ms)\n", fit.seconds, fit.median_step_ms);
+    if (root) std::printf("cINN trained in %.1f s (median step %.2f ms)\n", fit.seconds, fit.median_step_ms);
     return fit;
 }
 
