@@ -178,7 +178,7 @@ void inn_double()
     auto alone = flows::make_inn<double>(layout, blocks(), 23);
     auto parallel = flows::make_inn<double>(layout, blocks(), 23);
     // An odd batch: the shards differ in size, so their weights in the sums differ (gather_rows' scaling).
-    flows::InnFitOptions<double> options{.batch_size = 201, .steps = 60, .lr = 1e-3, .max_grad_norm = 10, .seed = 4,
+    flows::InnFitOptions<double> options{.batch_size = 201, .steps = 100, .lr = 1e-3, .max_grad_norm = 10, .seed = 4,
                                          .log_every = 1};
     options.loss.x_ramp_start = 10;
     options.loss.x_ramp_steps = 20;
@@ -188,12 +188,12 @@ void inn_double()
     testing::AllocationScope* scope = nullptr;
     options.on_step = [&](std::int64_t step, const flows::InnLosses&, double) {
         if (step == 1) scope = new testing::AllocationScope;
-        if (step == 60) allocations = scope->new_calls();
+        if (step == 100) allocations = scope->new_calls();
         return true;
     };
     const flows::InnFitReport many = flows::fit(parallel, x, y, options);
     delete scope;
-    report("INN data-parallel steps 2..60: operator new calls", double(allocations), 0);
+    report("INN data-parallel steps 2..100: operator new calls", double(allocations), 0);
     double total = many.losses.size() == one.losses.size() ? 0 : INFINITY, terms = total;
     for (std::size_t i = 0; i < std::min(one.losses.size(), many.losses.size()); ++i) {
         total = std::max(total, relative_difference(one.losses[i].total, many.losses[i].total));
@@ -205,7 +205,7 @@ void inn_double()
     }
     report("INN double: total loss curve, max relative difference", total, 1e-10);
     report("INN double: the five terms (L_y, L_z, L_x, L_pad, L_rec), max relative difference", terms, 1e-9);
-    report("INN double: parameters after 60 steps, max |difference| / max |value|",
+    report("INN double: parameters after 100 steps, max |difference| / max |value|",
            max_parameter_difference(alone.parameters(), parallel.parameters()), 1e-10);
     if (world().is_root())
         std::printf("  INN step %.3f ms alone, %.3f ms over %d processes (sum %.3f ms)\n", one.median_step_ms,
