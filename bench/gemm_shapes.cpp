@@ -22,7 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include <bijou/engine/gemm/backends.hpp>
+#include <bijou/engine/blas.hpp>
 
 extern "C" char* openblas_get_corename(void);
 
@@ -90,6 +90,8 @@ std::vector<Backend> backends()
                      using namespace detail::gemm_kernels;
                      blocked_gemm<float>(m, n, k, alpha, {a, lda, ta}, {bb, ldb, tb}, beta, c, ldc);
                  }});
+    // What the engine calls: the backend this build was configured with (auto: routed per product).
+    b.push_back({"configured", [](auto... args) { detail::gemm<float>(args...); }});
     return b;
 }
 

@@ -12,7 +12,7 @@
 //   log_prob R   R timed calls of log_prob on the 4096 rows (the INN: its forward pass) -> {"ms": [...]}
 //   sample R     R timed calls drawing 4096 samples (the INN: the inverse from [y, z]) -> {"ms": [...]}
 //   memory       -> {"peak_rss_mb": ...}
-//   params       -> {"parameters": ...}
+//   params       -> {"parameters": ..., "gemm": the gemm backend products go to (engine/blas.hpp)}
 //   quit
 // Configurations (the examples' architectures): moons_realnvp and 8gaussians_spline as density2d
 // (8 blocks, hidden 64); digits_realnvp (hidden 256) and digits_spline (hidden 128) as digits, logit
@@ -121,7 +121,7 @@ auto command_handler(LogProb log_prob, Sample sample, std::size_t parameters)
         else if (command == "memory")
             answer({{"peak_rss_mb", peak_rss_mb()}});
         else if (command == "params")
-            answer({{"parameters", parameters}});
+            answer({{"parameters", parameters}, {"gemm", std::string(bijou::detail::gemm_backend_name())}});
         else
             return false;
         return true;

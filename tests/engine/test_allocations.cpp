@@ -80,7 +80,7 @@ void check_no_malloc(const testing::AllocationScope& scope)
 {
 #if BIJOU_COUNT_MALLOC
     CHECK(scope.own_malloc_calls() == 0);
-    if (std::string_view(detail::gemm_backend_name) == "openblas") {
+    if (detail::gemm_backend_name() == "openblas") {
         if (scope.blas_malloc_calls() != 0)
             WARN("OpenBLAS's own kernels made " << scope.blas_malloc_calls() << " malloc calls (see above)");
     } else {
