@@ -56,6 +56,11 @@ TEMPLATE_TEST_CASE("no product that auto sends to OpenBLAS makes it allocate", "
     std::vector<Shape> allocating;  // reported after the scope: Catch's messages allocate
     allocating.reserve(4 * sizes.size() * sizes.size() * sizes.size());
     long products_to_openblas = 0, new_calls = 0, own_malloc_calls = 0;
+#if defined(BIJOU_GEMM_AUTO)
+    const bool reaches_openblas = auto_gemm_route() == GemmRoute::openblas;
+#else
+    const bool reaches_openblas = false;  // bijou and eigen never call OpenBLAS on one thread
+#endif
     REQUIRE(testing::AllocationScope{}.blas_located);  // libopenblas is loaded: its mallocs can be told apart
     // The first pass lets the engine's kernels take their per-thread workspaces; the second is counted.
     for (int pass = 0; pass < 2; ++pass) {
@@ -70,7 +75,7 @@ TEMPLATE_TEST_CASE("no product that auto sends to OpenBLAS makes it allocate", "
                                 n);
                         if (pass == 0) continue;
                         if (scope.blas_malloc_calls() != before) allocating.push_back({m, n, k, ta, tb});
-                        if (!openblas_would_allocate(ta, tb, m, n, k)) ++products_to_openblas;
+                        if (reaches_openblas && !openblas_would_allocate(ta, tb, m, n, k)) ++products_to_openblas;
                     }
         if (pass == 0) continue;
         new_calls = scope.new_calls();
@@ -84,7 +89,8 @@ TEMPLATE_TEST_CASE("no product that auto sends to OpenBLAS makes it allocate", "
 #if BIJOU_COUNT_MALLOC
     CHECK(own_malloc_calls == 0);
 #endif
-    CHECK(products_to_openblas > 0);
+    // Not vacuous where auto uses OpenBLAS: most of the grid must actually reach it.
+    if (reaches_openblas) CHECK(products_to_openblas > 0);
 }
 #endif
 
